@@ -1,0 +1,127 @@
+# sirs — build, test, bench. `make help` lists the targets.
+#
+# CUDA sources are compiled whenever nvcc is found (it is on these machines
+# even without a GPU); the CUDA tests skip at run time when no GPU is usable.
+
+CXX       ?= g++
+NVCC      ?= $(shell command -v nvcc 2>/dev/null || (test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc))
+CUDA_HOME ?= $(if $(NVCC),$(patsubst %/bin/,%,$(dir $(realpath $(NVCC)))),)
+CUDA_ARCH ?= 90
+DEBUG     ?= 0
+WERROR    ?= 0
+BUILD     ?= build
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+ARCH_FLAGS ?= -march=native
+
+# Debian packages the project needs; `make deps` installs the missing ones
+# and every build target runs it first when something is missing.
+DEB_PACKAGES := g++ make pkg-config libopenblas-dev libgtest-dev libgmock-dev \
+  libbenchmark-dev libtiff-dev libstb-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev
+DEPS_MISSING := $(shell for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done)
+
+OPT := $(if $(filter 1,$(DEBUG)),-O0 -g,-O3 $(ARCH_FLAGS))
+WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror,)
+CPPFLAGS += -I. -I/usr/include/stb -MMD -MP
+SAN      ?=
+CXXFLAGS += -std=c++17 $(OPT) $(WARN) -fopenmp -pthread $(SAN)
+LDLIBS   += -lopenblas -fopenmp -pthread $(SAN)
+
+LIB_SRCS  := $(wildcard tensor/*.cpp autograd/*.cpp kernels/cpu/*.cpp layers/*.cpp models/*.cpp data/*.cpp)
+CUDA_SRCS := $(wildcard kernels/cuda/*.cu)
+APP_SRCS  := $(wildcard apps/*.cpp)
+TEST_SRCS := $(wildcard tests/*.cpp)
+BENCH_SRCS := $(wildcard bench/*.cpp)
+
+ifneq ($(NVCC),)
+  WITH_CUDA := 1
+  CPPFLAGS += -DSIRS_WITH_CUDA -I$(CUDA_HOME)/include
+  LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
+  NVCCFLAGS ?= -std=c++17 -O3 -I. -MMD -MP -DSIRS_WITH_CUDA \
+    -gencode arch=compute_$(CUDA_ARCH),code=[sm_$(CUDA_ARCH),compute_$(CUDA_ARCH)] \
+    -Xcompiler "-Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror,)" --Werror all-warnings
+  CUDA_OBJS := $(CUDA_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
+else
+  WITH_CUDA := 0
+  CUDA_OBJS :=
+endif
+
+LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CUDA_OBJS)
+APP_OBJS   := $(APP_SRCS:%.cpp=$(BUILD)/obj/%.o)
+TEST_OBJS  := $(TEST_SRCS:%.cpp=$(BUILD)/obj/%.o)
+BENCH_OBJS := $(BENCH_SRCS:%.cpp=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libsirs.a
+
+$(info sirs: CXX=$(CXX) CUDA=$(if $(filter 1,$(WITH_CUDA)),$(NVCC) (sm_$(CUDA_ARCH)),none) BUILD=$(BUILD)$(if $(DEPS_MISSING), missing-packages=[$(DEPS_MISSING)],))
+
+.PHONY: all test bench asan format clean deps help golden
+.DEFAULT_GOAL := all
+
+# Make every object wait for the packages when some are missing.
+DEPS_STAMP := $(if $(DEPS_MISSING),deps,)
+
+all: $(BUILD)/sirs $(BUILD)/sirs_tests $(BUILD)/sirs_bench
+
+help:
+	@echo "make            build libsirs.a, build/sirs, build/sirs_tests, build/sirs_bench"
+	@echo "make test       build and run every test (GTEST_FILTER=Suite.* to pick)"
+	@echo "make bench      build and run the benchmarks (BENCH_FILTER=regex to pick)"
+	@echo "make asan       CPU tests under AddressSanitizer + UBSan (build-asan/)"
+	@echo "make deps       install the Debian packages the project needs"
+	@echo "make golden     regenerate tests/golden/* with PyTorch (python3-torch)"
+	@echo "make format     clang-format every source"
+	@echo "make clean      remove build outputs"
+	@echo "variables: CXX NVCC CUDA_HOME CUDA_ARCH=$(CUDA_ARCH) DEBUG=1 WERROR=1 BUILD=dir"
+
+deps:
+	@if [ -n "$(DEPS_MISSING)" ]; then \
+	  echo "sirs: installing Debian packages: $(DEPS_MISSING)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEPS_MISSING); \
+	else echo "sirs: all Debian packages present"; fi
+
+$(BUILD)/obj/%.o: %.cpp | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.cu.o: %.cu | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/sirs: $(APP_OBJS) $(LIB)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/sirs_tests: $(TEST_OBJS) $(LIB)
+	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest $(LDLIBS)
+
+$(BUILD)/sirs_bench: $(BENCH_OBJS) $(LIB)
+	$(CXX) $(CXXFLAGS) $^ -o $@ -lbenchmark $(LDLIBS)
+
+test: $(BUILD)/sirs_tests
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$(JOBS)} ./$(BUILD)/sirs_tests $(if $(GTEST_FILTER),--gtest_filter='$(GTEST_FILTER)',)
+
+bench: $(BUILD)/sirs_bench
+	./$(BUILD)/sirs_bench $(if $(BENCH_FILTER),--benchmark_filter='$(BENCH_FILTER)',)
+
+# Sanitizers on the CPU path: its own build folder, no CUDA.
+asan:
+	$(MAKE) BUILD=build-asan NVCC= DEBUG=1 \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  build-asan/sirs_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 \
+	  ./build-asan/sirs_tests $(if $(GTEST_FILTER),--gtest_filter='$(GTEST_FILTER)',)
+
+golden:
+	@python3 -c "import torch" 2>/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-numpy)
+	/usr/bin/python3 scripts/gen_golden.py tests/golden
+
+format:
+	clang-format -i $(LIB_SRCS) $(APP_SRCS) $(TEST_SRCS) $(BENCH_SRCS) $(CUDA_SRCS) \
+	  $(wildcard */*.h kernels/*/*.h)
+
+clean:
+	rm -rf $(BUILD) build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,4 @@
+// One main for every bench/bench_<op>.cpp.
+#include <benchmark/benchmark.h>
+
+BENCHMARK_MAIN();

@@ -1,0 +1,1 @@
+build/obj/bench/main.o: bench/main.cpp
