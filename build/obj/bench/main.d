@@ -1,1 +1,0 @@
-build/obj/bench/main.o: bench/main.cpp

@@ -1,3 +1,0 @@
-build/obj/tensor/dtype.o: tensor/dtype.cpp tensor/dtype.h tensor/error.h
-tensor/dtype.h:
-tensor/error.h:

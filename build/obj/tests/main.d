@@ -1,2 +1,0 @@
-build/obj/tests/main.o: tests/main.cpp tensor/device.h
-tensor/device.h:
