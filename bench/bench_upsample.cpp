@@ -63,5 +63,10 @@ void bench_bilinear(benchmark::State& st, bool backward) {
 
 static void BM_bilinear_forward(benchmark::State& st) { bench_bilinear(st, false); }
 static void BM_bilinear_backward(benchmark::State& st) { bench_bilinear(st, true); }
-BENCHMARK(BM_bilinear_forward)->Args({0, 1})->Args({1, 1})->Args({1, 0})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_bilinear_backward)->Args({0, 1})->Args({1, 1})->Args({1, 0})->Unit(benchmark::kMillisecond)->UseRealTime();
+// Args: {shape index in kShapes, align_corners}.
+BENCHMARK(BM_bilinear_forward)
+    ->Args({0, 1})->Args({1, 1})->Args({1, 0})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_bilinear_backward)
+    ->Args({0, 1})->Args({1, 1})->Args({1, 0})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();

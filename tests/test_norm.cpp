@@ -178,8 +178,9 @@ TEST(NormBatch, GradcheckTrainAndEvalWithAndWithoutAffine) {
 
 TEST(NormBatch, Errors) {
   Tensor x = zeros({4, 3, 5});
-  expect_error_mentions<ShapeError>([&] { batch_norm(zeros({4}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
-                                    {"batch_norm", "[4]"});
+  expect_error_mentions<ShapeError>(
+      [&] { batch_norm(zeros({4}), Tensor(), Tensor(), Tensor(), Tensor(), true); },
+      {"batch_norm", "[4]"});
   expect_error_mentions<ShapeError>(
       [&] { batch_norm(x, ones({4}), Tensor(), Tensor(), Tensor(), true); },
       {"batch_norm", "weight", "[3]", "[4]", "[4, 3, 5]"});
@@ -368,7 +369,9 @@ TEST(NormLayer, Gradcheck) {
       [&](const std::vector<Tensor>& in) { return layer_norm(in[0], {4}, in[1], Tensor(), 1e-3); },
       {x, w1});
   expect_gradcheck(
-      [&](const std::vector<Tensor>& in) { return layer_norm(in[0], {3, 5, 4}, Tensor(), Tensor()); },
+      [&](const std::vector<Tensor>& in) {
+        return layer_norm(in[0], {3, 5, 4}, Tensor(), Tensor());
+      },
       {x});
 }
 

@@ -14,7 +14,9 @@ namespace sirs {
 
 namespace {
 inline int64_t win_start(int64_t o, int64_t in, int64_t out) { return (o * in) / out; }
-inline int64_t win_end(int64_t o, int64_t in, int64_t out) { return ((o + 1) * in + out - 1) / out; }
+inline int64_t win_end(int64_t o, int64_t in, int64_t out) {
+  return ((o + 1) * in + out - 1) / out;
+}
 
 template <class T>
 void scale_or_zero(T* p, int64_t n, double beta) {
@@ -39,7 +41,8 @@ void adaptive_avg_pool2d_forward_cpu(const T* x, T* out, int64_t N, int64_t H, i
         double s = 0;
         for (int64_t h = h0; h < h1; ++h)
           for (int64_t w = w0; w < w1; ++w) s += static_cast<double>(xp[h * W + w]);
-        out[(n * OH + oh) * OW + ow] = static_cast<T>(s / static_cast<double>((h1 - h0) * (w1 - w0)));
+        double count = static_cast<double>((h1 - h0) * (w1 - w0));
+        out[(n * OH + oh) * OW + ow] = static_cast<T>(s / count);
       }
     }
   }
