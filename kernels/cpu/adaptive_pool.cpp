@@ -1,7 +1,7 @@
 // Adaptive average / max pooling on the CPU (contract: kernels/adaptive_pool.h).
 //   window(o) = [floor(o * In / Out), ceil((o + 1) * In / Out))   per axis
 // Reference loops, parallel over the N = B * C planes; the sum for the
-// average runs in double.
+// average runs in double. One version: these reference loops.
 //
 // Test: make -j2 build/sirs_tests && ./build/sirs_tests --gtest_filter='AdaptivePool*'
 #include <algorithm>

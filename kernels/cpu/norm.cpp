@@ -1,7 +1,8 @@
 // Batch / group / layer norm on the CPU (contract and formulas: kernels/norm.h).
 // Batch norm runs parallel over channels, group norm over (sample, group)
 // for the statistics and dx and over channels for dweight / dbias, so no
-// thread ever writes another's outputs. All sums are double.
+// thread ever writes another's outputs. All sums are double. One version:
+// these reference loops.
 //
 // Test: make -j2 build/sirs_tests && ./build/sirs_tests --gtest_filter='Norm*'
 // Bench: make -j2 build/sirs_bench && ./build/sirs_bench --benchmark_filter=norm

@@ -1,7 +1,8 @@
 // Bilinear resampling on the CPU (contract and formula: kernels/upsample.h).
 // The per-row and per-column source indices and weights are tabulated once
 // per call; the plane loop is split across OpenMP threads. Backward gives
-// each thread whole planes, so the scatter needs no atomics.
+// each thread whole planes, so the scatter needs no atomics. One version:
+// these reference loops (the CUDA one is issue #3).
 //
 // Test: make -j2 build/sirs_tests && ./build/sirs_tests --gtest_filter='Upsample*'
 // Bench: make -j2 build/sirs_bench && ./build/sirs_bench --benchmark_filter=bilinear
