@@ -3,6 +3,7 @@
 // PyTorch 1.13 (the generating expression is written next to each literal);
 // every differentiable op is gradient-checked in float64.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <string>
@@ -200,6 +201,31 @@ TEST(NNCrossEntropy, Gradcheck) {
       {L2});
 }
 
+TEST(NNCrossEntropy, LargeInputMatchesANaiveReference) {
+  // Big enough for the OpenMP and tiled paths (S = 4096 pixels, tiles of 64):
+  // compare every per-pixel loss with a direct double-precision evaluation.
+  const int64_t B = 2, K = 5, H = 64, W = 64, S = H * W;
+  Generator g(24);
+  Tensor L = randn({B, K, H, W}, DType::F32, &g);
+  Tensor T = randint(0, K, {B, H, W}, DType::I64, &g);
+  Tensor Wt = from_vector({0.5, 1, 2, 3, 0.25}, {K});
+  std::vector<double> lv = L.to_vector(), tv = T.to_vector(), got =
+      cross_entropy(L, T, Wt, -100, Reduction::None).to_vector();
+  const double w[5] = {0.5, 1, 2, 3, 0.25};
+  double total = 0, wsum = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < S; ++s) {
+      double z = 0;
+      for (int64_t k = 0; k < K; ++k) z += std::exp(lv[(b * K + k) * S + s]);
+      int64_t y = static_cast<int64_t>(tv[b * S + s]);
+      double want = w[y] * (std::log(z) - lv[(b * K + y) * S + s]);
+      total += want;
+      wsum += w[y];
+      ASSERT_NEAR(got[b * S + s], want, 1e-5 * (1 + want)) << "pixel " << b * S + s;
+    }
+  EXPECT_NEAR(cross_entropy(L, T, Wt).item(), total / wsum, 1e-5);
+}
+
 TEST(NNCrossEntropy, Errors) {
   Tensor lg = zeros({4, 3});
   expect_error<DTypeError>([&] { cross_entropy(lg, zeros({4})); }, {"cross_entropy", "int64"});
@@ -240,6 +266,34 @@ TEST(NNEmbedding, Gradcheck) {
   // padding_idx only drops the padding row's gradient (the forward still
   // reads it), so with padding a row nobody indexes the gradient is exact.
   expect_gradcheck([&](const std::vector<Tensor>& in) { return embedding(in[0], idx, 1); }, {w});
+}
+
+TEST(NNEmbedding, BackwardIsDeterministicAcrossThreadCounts) {
+  // V * E large enough for the parallel path; many repeated indices.
+  Generator g(32);
+  Tensor w = randn({300, 64}, DType::F32, &g).set_requires_grad();
+  Tensor idx = randint(0, 20, {50, 8}, DType::I64, &g);
+  Tensor dout = randn({50, 8, 64}, DType::F32, &g);
+  std::vector<std::vector<double>> grads;
+  int saved = omp_get_max_threads();
+  for (int threads : {1, 2, 3}) {
+    omp_set_num_threads(threads);
+    w.zero_grad();
+    embedding(w, idx, 3).backward(dout);
+    grads.push_back(w.grad().to_vector());
+  }
+  omp_set_num_threads(saved);
+  EXPECT_EQ(grads[0], grads[1]);
+  EXPECT_EQ(grads[0], grads[2]);
+  // Row 3 is padding, rows >= 20 are never indexed: all zero.
+  for (int64_t v : {3, 20, 299})
+    for (int64_t e = 0; e < 64; ++e) ASSERT_EQ(grads[0][v * 64 + e], 0.0);
+  // Row 0 is the sum of the dout rows whose index is 0, in float.
+  std::vector<double> iv = idx.to_vector(), dv = dout.to_vector();
+  double want = 0;
+  for (size_t n = 0; n < iv.size(); ++n)
+    if (iv[n] == 0) want += dv[n * 64 + 5];
+  EXPECT_NEAR(grads[0][5], want, 1e-4);
 }
 
 TEST(NNEmbedding, Errors) {
