@@ -1,0 +1,186 @@
+// cat, stack, index_select and gather with their backwards. cat copies each
+// input into its slab of the output through the strided copy kernel
+// (kernels/copy.h) and its backward hands each input its slab of dout;
+// index_select and gather run the kernels in kernels/index.h, whose
+// backwards add duplicate indices' gradients in a fixed order.
+#include "autograd/index_ops.h"
+
+#include <vector>
+
+#include "autograd/node.h"
+#include "kernels/index.h"
+
+namespace sirs {
+
+namespace {
+
+// Calls fn(TypeTag<T>{}) for the dtypes the index kernels support.
+template <class F>
+void dispatch_index(DType t, const char* op, F&& fn) {
+  switch (t) {
+    case DType::F32: fn(TypeTag<float>{}); return;
+    case DType::F64: fn(TypeTag<double>{}); return;
+    case DType::I64: fn(TypeTag<int64_t>{}); return;
+    default:
+      throw DTypeError(str_cat(op, ": expected float32, float64 or int64 input, got ",
+                               dtype_name(t)));
+  }
+}
+
+// IndexError naming the first index outside [0, size).
+void check_index_range(const char* op, const int64_t* idx, int64_t n, int64_t size, int64_t dim,
+                       const Shape& x_shape) {
+  for (int64_t j = 0; j < n; ++j)
+    SIRS_CHECK(idx[j] >= 0 && idx[j] < size, IndexError, op, ": index ", idx[j], " (element ", j,
+               " of the index) is out of range for dim ", dim, " of size ", size, " (input ",
+               shape_str(x_shape), ")");
+}
+
+void check_index_tensor(const char* op, const Tensor& x, const Tensor& index) {
+  check_cpu(op, x);
+  check_cpu(op, index);
+  SIRS_CHECK(index.dtype() == DType::I64, DTypeError, op, ": index must be int64, got ",
+             dtype_name(index.dtype()), " ", shape_str(index.shape()));
+  SIRS_CHECK(x.dim() >= 1, ShapeError, op, ": input must have at least one dim, got ",
+             shape_str(x.shape()));
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ cat, stack
+
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
+  SIRS_CHECK(!xs.empty(), ValueError, "cat: expected at least one tensor");
+  const Tensor& x0 = xs[0];
+  SIRS_CHECK(x0.dim() >= 1, ShapeError, "cat: tensor 0 is 0-d (", shape_str(x0.shape()),
+             "); 0-d tensors cannot be concatenated");
+  int64_t d = wrap_dim(dim, x0.dim(), "cat");
+  Shape out_shape = x0.shape();
+  out_shape[d] = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& x = xs[i];
+    check_same_dtype("cat", x0, x);
+    check_same_device("cat", x0, x);
+    bool ok = x.dim() == x0.dim();
+    for (int64_t k = 0; ok && k < x.dim(); ++k) ok = k == d || x.size(k) == x0.size(k);
+    SIRS_CHECK(ok, ShapeError, "cat: tensor ", i, " has shape ", shape_str(x.shape()),
+               " but tensor 0 has shape ", shape_str(x0.shape()),
+               "; sizes must match except in dim ", d);
+    out_shape[d] += x.size(d);
+  }
+  Tensor out = empty(out_shape, Options(x0.dtype(), x0.device()));
+  std::vector<int64_t> starts, lengths;
+  int64_t off = 0;
+  for (const Tensor& x : xs) {
+    if (x.numel() > 0) view::copy_into(view::narrow(out, d, off, x.size(d)), x);
+    starts.push_back(off);
+    lengths.push_back(x.size(d));
+    off += x.size(d);
+  }
+  record("cat", {out}, xs, [d, starts, lengths](const std::vector<Tensor>& douts) {
+    std::vector<Tensor> grads;
+    for (size_t i = 0; i < starts.size(); ++i)
+      grads.push_back(view::contiguous(view::narrow(douts[0], d, starts[i], lengths[i])));
+    return grads;
+  });
+  return out;
+}
+
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
+  SIRS_CHECK(!xs.empty(), ValueError, "stack: expected at least one tensor");
+  for (size_t i = 0; i < xs.size(); ++i)
+    SIRS_CHECK(xs[i].shape() == xs[0].shape(), ShapeError, "stack: tensor ", i, " has shape ",
+               shape_str(xs[i].shape()), " but tensor 0 has shape ", shape_str(xs[0].shape()),
+               "; all must be equal");
+  int64_t d = wrap_dim(dim, xs[0].dim() + 1, "stack");
+  std::vector<Tensor> us;
+  us.reserve(xs.size());
+  for (const Tensor& x : xs) us.push_back(x.unsqueeze(d));
+  return cat(us, d);
+}
+
+// ------------------------------------------------------------ index_select
+
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  const char* op = "index_select";
+  check_index_tensor(op, x, index);
+  SIRS_CHECK(index.dim() <= 1, ShapeError, "index_select: index must be 1-D, got ",
+             shape_str(index.shape()));
+  int64_t d = wrap_dim(dim, x.dim(), op);
+  Tensor idx = view::contiguous(index).detach();
+  int64_t L = idx.numel(), N = x.size(d);
+  check_index_range(op, idx.data<int64_t>(), L, N, d, x.shape());
+  int64_t outer = 1, inner = 1;
+  for (int64_t k = 0; k < d; ++k) outer *= x.size(k);
+  for (int64_t k = d + 1; k < x.dim(); ++k) inner *= x.size(k);
+  Shape out_shape = x.shape();
+  out_shape[d] = L;
+  Tensor xc = view::contiguous(x);
+  Tensor out = empty(out_shape, Options(x.dtype()));
+  dispatch_index(x.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    index_select_forward_cpu<T>(xc.data<T>(), idx.data<int64_t>(), outer, N, inner, L,
+                                out.data<T>());
+  });
+  Shape in_shape = x.shape();
+  return record1(op, out, {x}, [=](const Tensor& dout) {
+    Tensor g = view::contiguous(dout);
+    Tensor dx = empty(in_shape, Options(g.dtype()));
+    dispatch_float(g.dtype(), "index_select backward", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      index_select_backward_cpu<T>(g.data<T>(), idx.data<int64_t>(), outer, N, inner, L,
+                                   dx.data<T>(), T(0));
+    });
+    return std::vector<Tensor>{dx};
+  });
+}
+
+// ------------------------------------------------------------ gather
+
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+  const char* op = "gather";
+  check_index_tensor(op, x, index);
+  int64_t d = wrap_dim(dim, x.dim(), op);
+  SIRS_CHECK(index.dim() == x.dim(), ShapeError, "gather: index ", shape_str(index.shape()),
+             " must have the rank of the input ", shape_str(x.shape()));
+  for (int64_t k = 0; k < x.dim(); ++k)
+    SIRS_CHECK(k == d || index.size(k) <= x.size(k), ShapeError, "gather: index ",
+               shape_str(index.shape()), " is larger than the input ", shape_str(x.shape()),
+               " in dim ", k, " (only dim ", d, " may differ freely)");
+  Tensor idx = view::contiguous(index).detach();
+  int64_t N = x.size(d), L = index.size(d);
+  check_index_range(op, idx.data<int64_t>(), idx.numel(), N, d, x.shape());
+  // Cut x down to the index's sizes outside dim so both share [outer, ., inner].
+  Tensor xn = x;
+  for (int64_t k = 0; k < x.dim(); ++k)
+    if (k != d && index.size(k) < x.size(k)) xn = view::narrow(xn, k, 0, index.size(k));
+  Shape xn_shape = xn.shape();
+  int64_t outer = 1, inner = 1;
+  for (int64_t k = 0; k < d; ++k) outer *= index.size(k);
+  for (int64_t k = d + 1; k < x.dim(); ++k) inner *= index.size(k);
+  Tensor xc = view::contiguous(xn);
+  Tensor out = empty(index.shape(), Options(x.dtype()));
+  dispatch_index(x.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    gather_forward_cpu<T>(xc.data<T>(), idx.data<int64_t>(), outer, N, inner, L, out.data<T>());
+  });
+  Shape in_shape = x.shape();
+  return record1(op, out, {x}, [=](const Tensor& dout) {
+    Tensor g = view::contiguous(dout);
+    Tensor dxn = empty(xn_shape, Options(g.dtype()));
+    dispatch_float(g.dtype(), "gather backward", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      gather_backward_cpu<T>(g.data<T>(), idx.data<int64_t>(), outer, N, inner, L, dxn.data<T>(),
+                             T(0));
+    });
+    if (xn_shape == in_shape) return std::vector<Tensor>{dxn};
+    Tensor dx = zeros(in_shape, Options(g.dtype()));
+    Tensor box = dx;
+    for (size_t k = 0; k < in_shape.size(); ++k)
+      if (xn_shape[k] < in_shape[k]) box = view::narrow(box, static_cast<int64_t>(k), 0, xn_shape[k]);
+    view::copy_into(box, dxn);
+    return std::vector<Tensor>{dx};
+  });
+}
+
+}  // namespace sirs

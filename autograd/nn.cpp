@@ -1,0 +1,325 @@
+// Neural-network ops with their backwards: embedding, dropout, softmax,
+// log_softmax, cross_entropy, cosine_similarity. Shape, dtype and index
+// checks happen here (typed errors naming the op); the arithmetic is in
+// kernels/{embedding,dropout,softmax,loss}.h.
+#include "autograd/nn.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "autograd/node.h"
+#include "autograd/shape_ops.h"
+#include "kernels/dropout.h"
+#include "kernels/embedding.h"
+#include "kernels/loss.h"
+#include "kernels/softmax.h"
+
+namespace sirs {
+
+namespace {
+
+// A contiguous tensor of the given dtype with t's values (gradients may
+// arrive as broadcast or permuted views).
+Tensor dense(const Tensor& t, DType dtype) {
+  Tensor c = t.dtype() == dtype ? t : view::to_dtype(t, dtype);
+  return view::contiguous(c);
+}
+
+// Sizes of [outer, D, inner] for a reduction over dim d of shape s.
+struct Split3 {
+  int64_t outer = 1, D = 1, inner = 1;
+};
+Split3 split_at(const Shape& s, int64_t d) {
+  Split3 r;
+  if (s.empty()) return r;
+  for (int64_t i = 0; i < d; ++i) r.outer *= s[i];
+  r.D = s[d];
+  for (size_t i = d + 1; i < s.size(); ++i) r.inner *= s[i];
+  return r;
+}
+
+// Sum of n values in double with a fixed chunking, so the result does not
+// depend on the number of threads.
+template <class T>
+double deterministic_sum(const T* v, int64_t n) {
+  constexpr int64_t kChunk = 4096;
+  int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> part(static_cast<size_t>(chunks), 0.0);
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t c = 0; c < chunks; ++c) {
+    double s = 0;
+    for (int64_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk); ++i) s += v[i];
+    part[c] = s;
+  }
+  return std::accumulate(part.begin(), part.end(), 0.0);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ embedding
+
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx) {
+  const char* op = "embedding";
+  check_cpu(op, weight);
+  check_cpu(op, indices);
+  check_float(op, weight);
+  SIRS_CHECK(weight.dim() == 2, ShapeError, "embedding: weight must be [V, E], got ",
+             shape_str(weight.shape()));
+  SIRS_CHECK(indices.dtype() == DType::I64, DTypeError, "embedding: indices must be int64, got ",
+             dtype_name(indices.dtype()), " ", shape_str(indices.shape()));
+  int64_t V = weight.size(0), E = weight.size(1);
+  SIRS_CHECK(padding_idx < V, ValueError, "embedding: padding_idx ", padding_idx,
+             " is outside the vocabulary of V = ", V, " rows");
+  Tensor idx = view::contiguous(indices);
+  const int64_t* ip = idx.data<int64_t>();
+  int64_t N = idx.numel();
+  for (int64_t n = 0; n < N; ++n)
+    SIRS_CHECK(ip[n] >= 0 && ip[n] < V, IndexError, "embedding: index ", ip[n], " (element ", n,
+               " of indices ", shape_str(indices.shape()), ") is out of range for V = ", V,
+               " rows of weight ", shape_str(weight.shape()));
+  Shape out_shape = indices.shape();
+  out_shape.push_back(E);
+  Tensor w = view::contiguous(weight);
+  Tensor out = empty(out_shape, Options(weight.dtype()));
+  dispatch_float(weight.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    embedding_forward_cpu<T>(w.data<T>(), ip, N, E, out.data<T>());
+  });
+  Tensor saved_idx = idx.detach();
+  return record1(op, out, {weight}, [saved_idx, V, E, padding_idx](const Tensor& dout) {
+    Tensor g = dense(dout, dout.dtype());
+    Tensor dw = empty({V, E}, Options(g.dtype()));
+    dispatch_float(g.dtype(), "embedding backward", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      embedding_backward_cpu<T>(g.data<T>(), saved_idx.data<int64_t>(), saved_idx.numel(), E, V,
+                                padding_idx, dw.data<T>(), T(0));
+    });
+    return std::vector<Tensor>{dw};
+  });
+}
+
+// ------------------------------------------------------------ dropout
+
+Tensor dropout_mask(const Shape& shape, double p, Options o, Generator* gen) {
+  SIRS_CHECK(p >= 0 && p <= 1, ValueError, "dropout_mask: p = ", p, " is outside [0, 1]");
+  Generator& g = gen ? *gen : default_generator();
+  int64_t n = shape_numel(shape);
+  uint64_t first = g.take(static_cast<uint64_t>((n + 3) / 4));
+  Tensor mask = empty(shape, Options(o.dtype));
+  uint32_t threshold = dropout_threshold(p);
+  double scale = p < 1 ? 1.0 / (1.0 - p) : 0.0;
+  dispatch_float(o.dtype, "dropout_mask", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    dropout_mask_cpu<T>(mask.data<T>(), n, g.seed(), first, threshold, static_cast<T>(scale));
+  });
+  return o.device.is_cpu() ? mask : view::to_device(mask, o.device);
+}
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+  const char* op = "dropout";
+  SIRS_CHECK(p >= 0 && p <= 1, ValueError, "dropout: p = ", p, " is outside [0, 1]");
+  if (!training || p == 0) return x;
+  check_cpu(op, x);
+  check_float(op, x);
+  if (p == 1) {
+    Tensor out = zeros(x.shape(), Options(x.dtype()));
+    return record1(op, out, {x}, [](const Tensor& dout) {
+      return std::vector<Tensor>{zeros(dout.shape(), Options(dout.dtype()))};
+    });
+  }
+  Tensor mask = dropout_mask(x.shape(), p, Options(x.dtype()), gen);
+  Tensor xc = view::contiguous(x);
+  Tensor out = empty(x.shape(), Options(x.dtype()));
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    dropout_apply_cpu<T>(xc.data<T>(), mask.data<T>(), out.data<T>(), x.numel());
+  });
+  return record1(op, out, {x}, [mask](const Tensor& dout) {
+    Tensor g = dense(dout, mask.dtype());
+    Tensor dx = empty(mask.shape(), Options(mask.dtype()));
+    dispatch_float(mask.dtype(), "dropout backward", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      dropout_apply_cpu<T>(g.data<T>(), mask.data<T>(), dx.data<T>(), dx.numel());
+    });
+    return std::vector<Tensor>{dx};
+  });
+}
+
+// ------------------------------------------------------------ softmax
+
+namespace {
+
+Tensor softmax_impl(const Tensor& x, int64_t dim, bool log, const char* op) {
+  check_cpu(op, x);
+  check_float(op, x);
+  int64_t d = wrap_dim(dim, x.dim(), op);
+  Split3 s = split_at(x.shape(), d);
+  Tensor xc = view::contiguous(x);
+  Tensor y = empty(x.shape(), Options(x.dtype()));
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    softmax_forward_cpu<T>(xc.data<T>(), y.data<T>(), s.outer, s.D, s.inner, log);
+  });
+  Tensor ys = y.detach();
+  return record1(op, y, {x}, [ys, s, log](const Tensor& dout) {
+    Tensor g = dense(dout, ys.dtype());
+    Tensor dx = empty(ys.shape(), Options(ys.dtype()));
+    dispatch_float(ys.dtype(), "softmax backward", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      softmax_backward_cpu<T>(ys.data<T>(), g.data<T>(), dx.data<T>(), s.outer, s.D, s.inner, log);
+    });
+    return std::vector<Tensor>{dx};
+  });
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, false, "softmax"); }
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  return softmax_impl(x, dim, true, "log_softmax");
+}
+
+// ------------------------------------------------------------ cross_entropy
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight,
+                     int64_t ignore_index, Reduction reduction) {
+  const char* op = "cross_entropy";
+  check_cpu(op, logits);
+  check_cpu(op, target);
+  check_float(op, logits);
+  SIRS_CHECK(logits.dim() == 2 || logits.dim() == 4, ShapeError,
+             "cross_entropy: logits must be [B, K] or [B, K, H, W], got ",
+             shape_str(logits.shape()));
+  SIRS_CHECK(target.dtype() == DType::I64, DTypeError,
+             "cross_entropy: target must hold int64 class indices, got ",
+             dtype_name(target.dtype()), " ", shape_str(target.shape()));
+  Shape tshape = logits.shape();
+  tshape.erase(tshape.begin() + 1);
+  SIRS_CHECK(target.shape() == tshape, ShapeError, "cross_entropy: target ",
+             shape_str(target.shape()), " does not match logits ", shape_str(logits.shape()),
+             " (expected target ", shape_str(tshape), ")");
+  int64_t B = logits.size(0), K = logits.size(1);
+  SIRS_CHECK(K > 0, ShapeError, "cross_entropy: logits ", shape_str(logits.shape()),
+             " have no classes");
+  int64_t S = logits.dim() == 4 ? logits.size(2) * logits.size(3) : 1;
+  Tensor w;
+  if (weight.defined()) {
+    check_cpu(op, weight);
+    check_same_dtype(op, logits, weight);
+    SIRS_CHECK(weight.shape() == Shape{K}, ShapeError, "cross_entropy: weight ",
+               shape_str(weight.shape()), " must be [K] = [", K, "] for logits ",
+               shape_str(logits.shape()));
+    w = view::contiguous(weight).detach();
+  }
+  Tensor tc = view::contiguous(target).detach();
+  const int64_t* tp = tc.data<int64_t>();
+  for (int64_t e = 0; e < B * S; ++e)
+    SIRS_CHECK(tp[e] == ignore_index || (tp[e] >= 0 && tp[e] < K), IndexError,
+               "cross_entropy: target value ", tp[e], " (element ", e, " of target ",
+               shape_str(target.shape()), ") is outside [0, K) for K = ", K,
+               " classes and is not ignore_index (", ignore_index, ")");
+
+  Tensor x = view::contiguous(logits).detach();
+  DType dt = logits.dtype();
+  Tensor loss = empty(tshape, Options(dt));
+  Tensor lse = empty(tshape, Options(dt));
+  double total = 0, wsum = 0;
+  dispatch_float(dt, op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* wp = w.defined() ? w.data<T>() : nullptr;
+    cross_entropy_forward_cpu<T>(x.data<T>(), tp, wp, ignore_index, B, K, S, loss.data<T>(),
+                                 lse.data<T>());
+    if (reduction != Reduction::None) total = deterministic_sum(loss.data<T>(), B * S);
+    if (reduction == Reduction::Mean)
+      for (int64_t e = 0; e < B * S; ++e)
+        if (tp[e] != ignore_index) wsum += wp ? static_cast<double>(wp[tp[e]]) : 1.0;
+  });
+
+  Tensor out;
+  if (reduction == Reduction::None) out = loss;
+  else if (reduction == Reduction::Sum) out = scalar_tensor(total, Options(dt));
+  else out = scalar_tensor(total / wsum, Options(dt));  // 0 / 0 = NaN when all are ignored
+
+  return record1(op, out, {logits}, [=](const Tensor& dout) {
+    Tensor g;
+    int64_t g_stride = 0;
+    if (reduction == Reduction::None) {
+      g = dense(dout, dt);
+      g_stride = 1;
+    } else {
+      double scale = reduction == Reduction::Mean ? 1.0 / wsum : 1.0;
+      g = scalar_tensor(dout.item() * scale, Options(dt));
+    }
+    Tensor dx = empty(x.shape(), Options(dt));
+    dispatch_float(dt, "cross_entropy backward", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* wp = w.defined() ? w.data<T>() : nullptr;
+      cross_entropy_backward_cpu<T>(x.data<T>(), tc.data<int64_t>(), wp, ignore_index,
+                                    lse.data<T>(), g.data<T>(), g_stride, B, K, S, dx.data<T>());
+    });
+    return std::vector<Tensor>{dx};
+  });
+}
+
+// ------------------------------------------------------------ cosine_similarity
+
+namespace {
+
+// t expanded to `shape`, with dim d moved last, as a contiguous [M, D] block.
+Tensor rows_along(const Tensor& t, const Shape& shape, const Shape& perm) {
+  return view::contiguous(view::permute(view::expand(t, shape), perm));
+}
+
+}  // namespace
+
+Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim, double eps) {
+  const char* op = "cosine_similarity";
+  check_cpu(op, a);
+  check_cpu(op, b);
+  check_float(op, a);
+  check_same_dtype(op, a, b);
+  SIRS_CHECK(eps >= 0, ValueError, "cosine_similarity: eps = ", eps, " must be >= 0");
+  Shape full_shape = broadcast_shapes(a.shape(), b.shape(), op);
+  int64_t nd = static_cast<int64_t>(full_shape.size());
+  SIRS_CHECK(nd >= 1, ShapeError, "cosine_similarity: inputs ", shape_str(a.shape()), " and ",
+             shape_str(b.shape()), " are 0-d; there is no dim to reduce");
+  int64_t d = wrap_dim(dim, nd, op);
+  Shape perm, out_shape;
+  for (int64_t i = 0; i < nd; ++i)
+    if (i != d) {
+      perm.push_back(i);
+      out_shape.push_back(full_shape[i]);
+    }
+  perm.push_back(d);
+  int64_t D = full_shape[d], M = shape_numel(out_shape);
+  Tensor ar = rows_along(a, full_shape, perm), br = rows_along(b, full_shape, perm);
+  Tensor out = empty(out_shape, Options(a.dtype()));
+  dispatch_float(a.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    cosine_similarity_forward_cpu<T>(ar.data<T>(), br.data<T>(), M, D, eps, out.data<T>());
+  });
+  Tensor sa = a.detach(), sb = b.detach();
+  return record1(op, out, {a, b}, [=](const Tensor& dout) {
+    DType dt = sa.dtype();
+    Tensor ar2 = rows_along(sa, full_shape, perm), br2 = rows_along(sb, full_shape, perm);
+    Tensor g = dense(dout, dt);
+    Shape rows_shape = out_shape;
+    rows_shape.push_back(D);
+    Tensor da = empty(rows_shape, Options(dt)), db = empty(rows_shape, Options(dt));
+    dispatch_float(dt, "cosine_similarity backward", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      cosine_similarity_backward_cpu<T>(ar2.data<T>(), br2.data<T>(), g.data<T>(), M, D, eps,
+                                        da.data<T>(), db.data<T>());
+    });
+    // Undo the permutation, then sum over the dims each input was broadcast in.
+    Shape inv(perm.size());
+    for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
+    Tensor ga = view::contiguous(sum_to(view::permute(da, inv), sa.shape()));
+    Tensor gb = view::contiguous(sum_to(view::permute(db, inv), sb.shape()));
+    return std::vector<Tensor>{ga, gb};
+  });
+}
+
+}  // namespace sirs
