@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "layers/module.h"  // NamedTensors
 #include "tensor/tensor.h"
 
 namespace sirs {
@@ -25,7 +26,7 @@ namespace sirs {
 struct SafetensorsFile {
   // In file (data offset) order; a file written by save_safetensors keeps
   // the order it was given. CPU tensors.
-  std::vector<std::pair<std::string, Tensor>> tensors;
+  NamedTensors tensors;
   std::map<std::string, std::string> metadata;  // "__metadata__"
   // The tensor called name, or IOError naming the file and the name.
   const Tensor& at(const std::string& name) const;
@@ -37,8 +38,7 @@ struct SafetensorsFile {
 // renames it over path, then fsyncs the folder; on failure the temporary
 // file is removed and path is untouched. Names must be non-empty, unique,
 // and not "__metadata__" (ValueError).
-void save_safetensors(const std::string& path,
-                      const std::vector<std::pair<std::string, Tensor>>& tensors,
+void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
 SafetensorsFile load_safetensors(const std::string& path);
