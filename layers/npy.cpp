@@ -3,6 +3,7 @@
 // against the file size before allocating.
 #include "layers/npy.h"
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -270,7 +271,9 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   unsigned char len_bytes[8];
   for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(text.size() >> (8 * i));
 
-  std::string tmp = str_cat(path, ".tmp.", ::getpid());
+  // Unique per process and call, so concurrent saves never share a temporary.
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = str_cat(path, ".tmp.", ::getpid(), ".", counter++);
   Fd f;
   f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (f.fd < 0) fail(path, str_cat("cannot create '", tmp, "': ", std::strerror(errno)));

@@ -34,7 +34,7 @@ struct SafetensorsFile {
 };
 
 // Writes tensors (any device, any strides: stored contiguous) in the given
-// order. Atomic: writes "<path>.tmp.<pid>" in the same folder, fsyncs it,
+// order. Atomic: writes "<path>.tmp.<pid>.<n>" in the same folder, fsyncs it,
 // renames it over path, then fsyncs the folder; on failure the temporary
 // file is removed and path is untouched. Names must be non-empty, unique,
 // and not "__metadata__" (ValueError).
