@@ -7,8 +7,8 @@
 // Layout: input [outer, reduce, inner] contiguous, output [outer, inner].
 // Two loop shapes, one live version each:
 //   - inner == 1 (reducing the last dims): each output is a dot-like sweep
-//     over one contiguous row; `omp simd reduction` lets the compiler keep
-//     several double partial sums in vector lanes.
+//     over one contiguous row into sixteen double partial sums (vector
+//     lanes), added up at the end.
 //   - inner > 1 (reducing leading or middle dims): a block of up to kJChunk
 //     outputs keeps double accumulators on the stack and adds one input row
 //     at a time, so reads are contiguous and the inner loop vectorises.
@@ -32,20 +32,30 @@ namespace sirs {
 namespace {
 
 constexpr int64_t kParallelWork = 32768;  // elements below which one thread does it all
-constexpr int64_t kJChunk = 256;          // outputs per column-reduction task
+constexpr int64_t kJChunk = 1024;         // outputs per column-reduction task (8 KiB of accumulators)
 constexpr int64_t kMinSplit = 16384;      // smallest piece of a split reduced dim
 
-// sum of p[0..n) (of squares when sq), in double.
+// sum of p[0..n) (of squares when sq), in double. Sixteen independent
+// partial sums hide the latency of the vector adds (one running sum would
+// wait on the previous add every step); the compiler maps them onto a few
+// vector registers.
 template <class T>
 double row_sum(const T* p, int64_t n, bool sq) {
-  double s = 0;
+  constexpr int64_t kLanes = 16;
+  double part[kLanes] = {};
+  int64_t body = n - n % kLanes;
   if (sq) {
-#pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < n; ++i) s += static_cast<double>(p[i]) * static_cast<double>(p[i]);
+    for (int64_t i = 0; i < body; i += kLanes)
+      for (int64_t k = 0; k < kLanes; ++k)
+        part[k] += static_cast<double>(p[i + k]) * static_cast<double>(p[i + k]);
   } else {
-#pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < n; ++i) s += static_cast<double>(p[i]);
+    for (int64_t i = 0; i < body; i += kLanes)
+      for (int64_t k = 0; k < kLanes; ++k) part[k] += static_cast<double>(p[i + k]);
   }
+  double s = 0;
+  for (int64_t i = body; i < n; ++i)
+    s += sq ? static_cast<double>(p[i]) * static_cast<double>(p[i]) : static_cast<double>(p[i]);
+  for (int64_t k = 0; k < kLanes; ++k) s += part[k];
   return s;
 }
 
