@@ -29,6 +29,14 @@ void check_binary(const char* op, const Tensor& a, const Tensor& b) {
   check_cpu(op, a);
 }
 
+// In-place writes need one memory location per element.
+void check_writable(const char* op, const Tensor& dst) {
+  for (int64_t d = 0; d < dst.dim(); ++d)
+    SIRS_CHECK(dst.strides()[d] != 0 || dst.shape()[d] == 1, ValueError, op, ": dst ",
+               shape_str(dst.shape()), " is a broadcast view (stride 0 at dim ", d,
+               "); several elements share memory, write into a real tensor");
+}
+
 // Calls fn(TypeTag<T>{}) for the dtypes compare/where kernels hold.
 template <class F>
 auto dispatch_compare(DType t, const char* op, F&& fn) {
@@ -272,6 +280,7 @@ void add_(const Tensor& dst, const Tensor& src, double alpha) {
   Shape shape = broadcast_shapes(dst.shape(), src.shape(), "add_");
   SIRS_CHECK(shape == dst.shape(), ShapeError, "add_: src ", shape_str(src.shape()),
              " does not broadcast to dst ", shape_str(dst.shape()));
+  check_writable("add_", dst);
   Shape ss = broadcast_strides(src, shape);
   dispatch_float(dst.dtype(), "add_", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -283,6 +292,7 @@ void add_(const Tensor& dst, const Tensor& src, double alpha) {
 void mul_(const Tensor& dst, double s) {
   check_float("mul_", dst);
   check_cpu("mul_", dst);
+  check_writable("mul_", dst);
   dispatch_float(dst.dtype(), "mul_", [&](auto tag) {
     using T = typename decltype(tag)::type;
     scale_inplace_cpu<T>(dst.data<T>(), dst.strides().data(), dst.shape().data(),

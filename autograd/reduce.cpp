@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "autograd/elementwise.h"
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "kernels/reduce.h"
 
@@ -44,12 +45,9 @@ struct Block {
   int64_t outer = 1, reduce = 1, inner = 1;
 };
 
-// Contiguous input whose reduced dims (size-1 dims ignored) form one run
-// needs no copy. Otherwise (several runs, or a non-contiguous input that
-// must be copied anyway) copy it permuted to kept dims first, reduced last.
-Block to_block(const Tensor& a, const std::vector<bool>& mask) {
-  Block b;
-  const Shape& sh = a.shape();
+// Runs of adjacent reduced dims, size-1 dims ignored: [B, C, H, W] over
+// {0, 2, 3} has two.
+int count_runs(const Shape& sh, const std::vector<bool>& mask) {
   int runs = 0;
   bool prev = false;
   for (size_t d = 0; d < sh.size(); ++d) {
@@ -57,6 +55,16 @@ Block to_block(const Tensor& a, const std::vector<bool>& mask) {
     if (mask[d] && !prev) ++runs;
     prev = mask[d];
   }
+  return runs;
+}
+
+// Contiguous input whose reduced dims form one run needs no copy.
+// Otherwise (several runs, or a non-contiguous input that must be copied
+// anyway) copy it permuted to kept dims first, reduced last.
+Block to_block(const Tensor& a, const std::vector<bool>& mask) {
+  Block b;
+  const Shape& sh = a.shape();
+  int runs = count_runs(sh, mask);
   if (a.is_contiguous() && runs <= 1) {
     b.data = view::contiguous(a);
     int stage = 0;  // 0: before the run, 1: in it, 2: after it
@@ -93,23 +101,52 @@ void check_input(const char* op, const Tensor& a) {
   check_cpu(op, a);
 }
 
-// Sum-like reduction (sum, mean, norm) without recording.
-Tensor sum_like_raw(SumKind kind, const char* op, const Tensor& a, const std::vector<bool>& mask,
-                    bool keepdim) {
-  Block b = to_block(a, mask);
-  Tensor out = empty(reduced_shape(a.shape(), mask, keepdim), Options(a.dtype()));
-  dispatch_float(a.dtype(), op, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    sum_forward_cpu<T>(kind, out.data<T>(), b.data.data<T>(), b.outer, b.reduce, b.inner);
-  });
-  return out;
-}
-
 int64_t reduced_count(const Shape& in, const std::vector<bool>& mask) {
   int64_t n = 1;
   for (size_t d = 0; d < in.size(); ++d)
     if (mask[d]) n *= in[d];
   return n;
+}
+
+// Sum-like reduction (sum, mean, norm) without recording.
+Tensor sum_like_raw(SumKind kind, const char* op, const Tensor& a, const std::vector<bool>& mask,
+                    bool keepdim) {
+  Shape out_shape = reduced_shape(a.shape(), mask, keepdim);
+  if (kind != SumKind::Norm && a.is_contiguous() && count_runs(a.shape(), mask) > 1) {
+    // Several runs of reduced dims (a bias gradient sums [B, C, H, W] over
+    // B, H and W): reduce one run per pass, innermost first. Each pass
+    // reads a smaller tensor and nothing is copied; each rounds to T once.
+    Tensor cur = view::contiguous(a);
+    Shape sh = a.shape();
+    for (;;) {
+      int64_t e = static_cast<int64_t>(sh.size());
+      while (e > 0 && !(mask[e - 1] && sh[e - 1] != 1)) --e;
+      if (e == 0) break;
+      int64_t s = e - 1;
+      while (s > 0 && (mask[s - 1] || sh[s - 1] == 1)) --s;
+      int64_t outer = 1, reduce = 1, inner = 1;
+      for (int64_t d = 0; d < static_cast<int64_t>(sh.size()); ++d)
+        (d < s ? outer : d < e ? reduce : inner) *= sh[d];
+      Shape next_sh = sh;
+      for (int64_t d = s; d < e; ++d) next_sh[d] = 1;
+      Tensor next = empty(next_sh, Options(a.dtype()));
+      dispatch_float(a.dtype(), op, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        sum_forward_cpu<T>(SumKind::Sum, next.data<T>(), cur.data<T>(), outer, reduce, inner);
+      });
+      cur = next;
+      sh = next_sh;
+    }
+    if (kind == SumKind::Mean) mul_(cur, 1.0 / static_cast<double>(reduced_count(a.shape(), mask)));
+    return view::reshape(cur, out_shape);
+  }
+  Block b = to_block(a, mask);
+  Tensor out = empty(out_shape, Options(a.dtype()));
+  dispatch_float(a.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    sum_forward_cpu<T>(kind, out.data<T>(), b.data.data<T>(), b.outer, b.reduce, b.inner);
+  });
+  return out;
 }
 
 ValuesIndices max_min(bool is_min, const Tensor& a, int64_t dim, bool keepdim) {
@@ -174,7 +211,8 @@ Tensor sum(const Tensor& a, const Shape& dims, bool keepdim) {
   Tensor out = sum_like_raw(SumKind::Sum, "sum", a, mask, keepdim);
   Shape in_shape = a.shape(), keep = reduced_shape(in_shape, mask, true);
   return record1("sum", out, {a}, [=](const Tensor& dout) -> std::vector<Tensor> {
-    return {dout.reshape(keep).expand(in_shape)};
+    // Materialised: a stride-0 gradient would surprise kernels downstream.
+    return {view::contiguous(view::expand(view::reshape(dout, keep), in_shape))};
   });
 }
 

@@ -104,6 +104,16 @@ static void BM_sum_first_dim(benchmark::State& st) {
 }
 BENCHMARK(BM_sum_first_dim)->Args({4096, 1024})->Args({262144, 16})->Unit(benchmark::kMicrosecond)->UseRealTime();
 
+// [B, C, H, W] summed over {0, 2, 3} (a bias gradient): two runs of
+// reduced dims, reduced in two passes without copying the input.
+static void BM_sum_bias_grad(benchmark::State& st) {
+  Tensor x = ones({8, 64, 64, 64});
+  if (!check_all(st, sum(x, {0, 2, 3}), 8.0 * 64 * 64)) return;
+  for (auto _ : st) benchmark::DoNotOptimize(sum(x, {0, 2, 3}).raw_data());
+  st.SetBytesProcessed(st.iterations() * (x.numel() + 64) * 4);
+}
+BENCHMARK(BM_sum_bias_grad)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
 // Everything to one number.
 static void BM_sum_all(benchmark::State& st) {
   int64_t n = st.range(0);

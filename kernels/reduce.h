@@ -2,13 +2,15 @@
 // [outer, reduce, inner] block: the dims before the reduced ones, the
 // reduced ones (merged), and the dims after them. The output is
 // [outer, inner], contiguous. Callers (autograd/reduce.cpp) bring any set
-// of reduced dims to this form: adjacent reduced dims merge for free, and a
-// set that is not one run of adjacent dims is first permuted (kept dims
-// first, reduced dims last) and copied.
+// of reduced dims to this form: adjacent reduced dims merge for free; a set
+// of several runs of adjacent dims ([B, C, H, W] over {0, 2, 3}) is reduced
+// one run per call, innermost first (sum and mean); a non-contiguous input,
+// or a norm over several runs, is first copied permuted to kept dims first,
+// reduced dims last.
 //
 // Accumulation: sums accumulate in double for both float and double input
 // (a float sum of 1e6 elements keeps ~1e-7 relative error instead of
-// ~1e-4), then round to T once. Outputs are overwritten, never accumulated.
+// ~1e-4), then round to T once per call. Outputs are overwritten, never accumulated.
 //
 // Instantiated for float and double.
 #pragma once

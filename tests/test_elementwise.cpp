@@ -405,4 +405,7 @@ TEST(ElementwiseErrors, MessagesNameOpAndShapes) {
     EXPECT_NE(m.find("[3]"), std::string::npos) << m;
   }
   EXPECT_THROW(add_(zeros({3}), zeros({3}, DType::F64)), DTypeError);
+  Tensor expanded = zeros({3}).expand({2, 3});
+  EXPECT_THROW(add_(expanded, ones({2, 3})), ValueError);
+  EXPECT_THROW(mul_(expanded, 2.0), ValueError);
 }
