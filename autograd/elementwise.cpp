@@ -5,6 +5,8 @@
 #include "autograd/elementwise.h"
 
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "autograd/node.h"
 #include "autograd/shape_ops.h"
@@ -170,8 +172,10 @@ Tensor compare(CompareOp op, const Tensor& a, double s) {
   bool exact = dispatch_compare(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (std::is_floating_point<T>::value) return true;
+    // max() + 1.0 rounds to the power of two just above max(), so the
+    // range test is exact even for int64.
     return std::isfinite(s) && s >= static_cast<double>(std::numeric_limits<T>::lowest()) &&
-           s <= static_cast<double>(std::numeric_limits<T>::max()) &&
+           s < static_cast<double>(std::numeric_limits<T>::max()) + 1.0 &&
            static_cast<double>(static_cast<T>(s)) == s;
   });
   if (!exact) {

@@ -335,6 +335,9 @@ TEST(ElementwiseCompare, ValuesAndDTypes) {
   expect_values(eq(lab, from_vector({0, 0, 2}, {3}, DType::I64)), {1, 0, 1});
   expect_values(gt(lab, 0.5), {0, 1, 1});
   expect_values(eq(lab, 1.0), {0, 1, 0});
+  expect_values(lt(lab, 9.3e18), {1, 1, 1});  // beyond int64: compared in float64
+  expect_values(gt(from_vector({0, 200, 255}, {3}, DType::U8), 255.5), {0, 0, 0});
+  expect_values(ge(from_vector({0, 200, 255}, {3}, DType::U8), 200.0), {0, 1, 1});
   // NaN compares false, even to itself.
   Tensor n = from_vector({std::nan("")}, {1}, DType::F64);
   expect_values(eq(n, n), {0});

@@ -168,12 +168,12 @@ void unary_map2(const F& f, T* out, const T* u, const T* v, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = f(u[i], v[i]);
 }
 
+// 1 / (1 + e^-x) needs no branch on the sign: for very negative x, e^-x
+// overflows to inf and the result is exactly 0, and where it does not
+// overflow the quotient keeps full relative precision.
 template <class T>
 inline T sigmoid(T x) {
-  // Split by sign so exp never overflows: for x < 0, e^x / (1 + e^x).
-  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-  T e = std::exp(x);
-  return e / (T(1) + e);
+  return T(1) / (T(1) + std::exp(-x));
 }
 
 }  // namespace
