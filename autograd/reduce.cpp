@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "autograd/elementwise.h"
-#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "kernels/reduce.h"
 
