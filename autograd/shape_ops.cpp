@@ -7,6 +7,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "autograd/reduce.h"
 
 namespace sirs {
 
@@ -23,38 +24,6 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
-namespace {
-
-// out[j] = sum of t[i] over all i that map to j; both contiguous, t's shape
-// padded to out's rank. Parallel over output rows where possible.
-template <class T>
-void sum_to_cpu(const T* in, const Shape& in_shape, T* out, const Shape& out_shape_padded) {
-  int64_t nd = static_cast<int64_t>(in_shape.size());
-  Shape ost = contiguous_strides(out_shape_padded);
-  for (int64_t d = 0; d < nd; ++d)
-    if (out_shape_padded[d] == 1) ost[d] = 0;
-  int64_t n = shape_numel(in_shape);
-  int64_t inner = nd ? in_shape[nd - 1] : 1;
-  int64_t inner_stride = nd ? ost[nd - 1] : 0;
-  for (int64_t o = 0; o < n / std::max<int64_t>(inner, 1); ++o) {
-    int64_t rem = o, off = 0;
-    for (int64_t d = nd - 2; d >= 0; --d) {
-      off += (rem % in_shape[d]) * ost[d];
-      rem /= in_shape[d];
-    }
-    const T* p = in + o * inner;
-    if (inner_stride == 0) {
-      T s = 0;
-      for (int64_t i = 0; i < inner; ++i) s += p[i];
-      out[off] += s;
-    } else {
-      for (int64_t i = 0; i < inner; ++i) out[off + i] += p[i];
-    }
-  }
-}
-
-}  // namespace
-
 Tensor sum_to(const Tensor& t, const Shape& shape) {
   if (t.shape() == shape) return t;
   SIRS_CHECK(shape.size() <= t.shape().size(), ShapeError, "sum_to: cannot reduce ",
@@ -64,13 +33,18 @@ Tensor sum_to(const Tensor& t, const Shape& shape) {
   for (int64_t d = 0; d < t.dim(); ++d)
     SIRS_CHECK(padded[d] == 1 || padded[d] == t.shape()[d], ShapeError, "sum_to: ",
                shape_str(t.shape()), " does not broadcast from ", shape_str(shape));
-  Tensor src = t.device().is_cpu() ? view::contiguous(t) : view::to_device(t, Device::cpu());
-  src = view::contiguous(src);
-  Tensor out = zeros(shape, Options(t.dtype()));
-  dispatch_float(t.dtype(), "sum_to", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    sum_to_cpu<T>(src.data<T>(), src.shape(), out.data<T>(), padded);
-  });
+  // The dims to sum: the leading ones shape lacks and those where it has 1.
+  Shape dims;
+  for (int64_t d = 0; d < t.dim(); ++d)
+    if (padded[d] == 1 && t.shape()[d] != 1) dims.push_back(d);
+  Tensor src = t.device().is_cpu() ? t : view::to_device(t, Device::cpu());
+  Tensor out;
+  if (dims.empty()) {
+    out = view::reshape(view::clone(src), shape);  // only size-1 dims dropped
+  } else {
+    NoGradGuard no_grad;  // sum_to records its own node below
+    out = view::reshape(sum(src, dims, true), shape);
+  }
   Tensor res = t.device().is_cpu() ? out : view::to_device(out, t.device());
   Shape in_shape = t.shape();
   return record1("sum_to", res, {t}, [in_shape](const Tensor& dout) -> std::vector<Tensor> {
