@@ -32,20 +32,21 @@ bool is_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Lists the missing paths (at most kMaxListedMissing, then a count).
-void check_all_exist(const std::vector<std::string>& paths, const char* what,
-                     const std::string& listed_in) {
+// Describes the missing paths (at most kMaxListedMissing, then a count);
+// empty when all exist.
+std::string describe_missing(const std::vector<std::string>& paths, const char* what,
+                             const std::string& listed_in) {
   std::vector<std::string> missing;
   for (const auto& p : paths)
     if (!is_file(p)) missing.push_back(p);
-  if (missing.empty()) return;
+  if (missing.empty()) return "";
   std::ostringstream os;
-  os << "read_precomp: " << missing.size() << " of " << paths.size() << " " << what
-     << " files named in " << listed_in << " are missing:";
+  os << missing.size() << " of " << paths.size() << " " << what << " files named in "
+     << listed_in << " are missing:";
   for (size_t i = 0; i < missing.size() && i < kMaxListedMissing; ++i) os << "\n  " << missing[i];
   if (missing.size() > kMaxListedMissing)
     os << "\n  ... and " << missing.size() - kMaxListedMissing << " more";
-  throw IOError(os.str());
+  return os.str();
 }
 
 }  // namespace
@@ -169,15 +170,20 @@ PrecompSplit read_precomp(const std::string& precomp_dir, const std::string& spl
     out.image_names.push_back(std::move(name));
   }
 
+  std::string missing;
   if (!opt.image_dir.empty()) {
     for (const auto& n : out.image_names) out.image_paths.push_back(join_path(opt.image_dir, n));
-    if (opt.check_files) check_all_exist(out.image_paths, "image", names_file);
+    if (opt.check_files) missing = describe_missing(out.image_paths, "image", names_file);
   }
   if (!opt.mask_dir.empty()) {
     for (const auto& n : out.image_names)
       out.mask_paths.push_back(join_path(opt.mask_dir, mask_name_for(n)));
-    if (opt.check_files) check_all_exist(out.mask_paths, "mask", names_file);
+    if (opt.check_files) {
+      std::string m = describe_missing(out.mask_paths, "mask", names_file);
+      if (!m.empty()) missing += (missing.empty() ? "" : "\n") + m;
+    }
   }
+  if (!missing.empty()) throw IOError("read_precomp: " + missing);
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include <stb_image_write.h>
+#include <tiffio.h>
 
 #include "data/image_io.h"
 #include "tensor/error.h"
@@ -251,4 +252,78 @@ TEST(ImageIO, UnsupportedTiffLayoutsRefused) {
   bad.data.resize(5);
   EXPECT_THROW(write_tiff(t.file("y.tif"), bad), ValueError);
   EXPECT_THROW(write_png(t.file("y.png"), bad), ValueError);
+}
+
+namespace {
+
+// Writes a one-strip TIFF with libtiff directly, for layouts write_tiff does
+// not produce.
+void write_raw_tiff(const std::string& path, uint32_t h, uint32_t w, uint16_t spp, uint16_t bps,
+                    uint16_t photometric, uint16_t planar, uint16_t compression, uint16_t predictor,
+                    const std::vector<uint8_t>& bytes) {
+  TIFF* t = TIFFOpen(path.c_str(), "w");
+  ASSERT_NE(t, nullptr);
+  TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+  TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+  TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
+  TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bps);
+  TIFFSetField(t, TIFFTAG_PHOTOMETRIC, photometric);
+  TIFFSetField(t, TIFFTAG_PLANARCONFIG, planar);
+  TIFFSetField(t, TIFFTAG_COMPRESSION, compression);
+  if (predictor != 1) TIFFSetField(t, TIFFTAG_PREDICTOR, predictor);
+  TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, h);
+  std::vector<uint8_t> copy = bytes;
+  if (planar == PLANARCONFIG_SEPARATE) {
+    for (uint16_t s = 0; s < spp; ++s)
+      TIFFWriteEncodedStrip(t, s, copy.data() + s * (bytes.size() / spp), tmsize_t(bytes.size() / spp));
+  } else {
+    ASSERT_GE(TIFFWriteEncodedStrip(t, 0, copy.data(), tmsize_t(copy.size())), 0);
+  }
+  TIFFClose(t);
+}
+
+}  // namespace
+
+TEST(ImageIO, TiffVariantsFromLibtiff) {
+  TempDir t;
+  Image src = pattern(9, 13, 3);
+  // LZW and Deflate with the horizontal-differencing predictor.
+  for (uint16_t comp : {uint16_t(COMPRESSION_LZW), uint16_t(COMPRESSION_ADOBE_DEFLATE)}) {
+    const std::string p = t.file("pred" + std::to_string(comp) + ".tif");
+    write_raw_tiff(p, 9, 13, 3, 8, PHOTOMETRIC_RGB, PLANARCONFIG_CONTIG, comp, 2, src.data);
+    EXPECT_TRUE(read_tiff(p).data == src.data) << comp;
+  }
+  // Min-is-white grayscale comes back as min-is-black.
+  Image gray = pattern(9, 13, 1);
+  const std::string white = t.file("white.tif");
+  write_raw_tiff(white, 9, 13, 1, 8, PHOTOMETRIC_MINISWHITE, PLANARCONFIG_CONTIG,
+                 COMPRESSION_NONE, 1, gray.data);
+  Image inv = read_tiff(white);
+  ASSERT_EQ(inv.c, 1);
+  EXPECT_EQ(inv.at(4, 5, 0), 255 - gray.at(4, 5, 0));
+  EXPECT_EQ(inv.at(8, 12, 0), 255 - gray.at(8, 12, 0));
+}
+
+TEST(ImageIO, UnsupportedTiffSamplesRefusedSilently) {
+  TempDir t;
+  const std::string p16 = t.file("16bit.tif");
+  write_raw_tiff(p16, 4, 4, 1, 16, PHOTOMETRIC_MINISBLACK, PLANARCONFIG_CONTIG, COMPRESSION_NONE,
+                 1, std::vector<uint8_t>(32, 7));
+  const std::string planes = t.file("planes.tif");
+  write_raw_tiff(planes, 4, 4, 3, 8, PHOTOMETRIC_RGB, PLANARCONFIG_SEPARATE, COMPRESSION_NONE, 1,
+                 std::vector<uint8_t>(48, 7));
+  const std::string garbage = t.file("garbage.tif");
+  spit(garbage, std::string("II*\0\x08\0\0\0\xff\xff", 10) + std::string(64, '\x5a'));
+  testing::internal::CaptureStderr();
+  std::string m16 = io_error([&] { read_tiff(p16); });
+  std::string mplanes = io_error([&] { read_tiff(planes); });
+  std::string mgarbage = io_error([&] { read_tiff(garbage); });
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(m16.find("only 8-bit unsigned samples are supported, got 16-bit"), std::string::npos)
+      << m16;
+  EXPECT_NE(m16.find(p16), std::string::npos) << m16;
+  EXPECT_NE(mplanes.find("separate sample planes"), std::string::npos) << mplanes;
+  EXPECT_NE(mgarbage.find(garbage), std::string::npos) << mgarbage;
+  EXPECT_NE(mgarbage.find("libtiff: "), std::string::npos) << mgarbage;  // libtiff's reason kept
+  EXPECT_EQ(err, "") << "libtiff printed instead of reporting through the IOError";
 }

@@ -211,19 +211,25 @@ TEST(DataPrecomp, Utf8Validator) {
   EXPECT_EQ(find_invalid_utf8("abc\xE2\x80"), 3);         // truncated at the end
 }
 
-TEST(DataPrecomp, AllMissingImagesListed) {
+TEST(DataPrecomp, AllMissingImagesAndMasksListed) {
   TempDir t;
   t.write("train_caps.txt", caps_text(4));
   t.write("train_filename.txt", names_text(4, 1));
   t.write("img/img_1.tif", "x");
+  t.write("masks/mask_img_0.png", "x");
   PrecompOptions opt;
   opt.image_dir = (t.path / "img").string();
+  opt.mask_dir = (t.path / "masks").string();
   std::string msg = error_of<IOError>([&] { read_precomp(t.path.string(), "train", opt); });
   EXPECT_NE(msg.find("3 of 4 image files named in"), std::string::npos) << msg;
   EXPECT_NE(msg.find("img/img_0.tif"), std::string::npos) << msg;
   EXPECT_EQ(msg.find("img/img_1.tif"), std::string::npos) << msg;
   EXPECT_NE(msg.find("img/img_2.tif"), std::string::npos) << msg;
   EXPECT_NE(msg.find("img/img_3.tif"), std::string::npos) << msg;
+  // Masks are reported in the same error.
+  EXPECT_NE(msg.find("3 of 4 mask files"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("masks/mask_img_3.png"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("masks/mask_img_0.png"), std::string::npos) << msg;
 }
 
 TEST(DataPrecomp, MissingMasksListedAndCapped) {
