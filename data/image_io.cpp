@@ -104,8 +104,10 @@ Image read_tiff(const std::string& path) {
   if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric))
     photometric = spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
 
-  if (w == 0 || h == 0 || w > (1u << 16) || h > (1u << 16))
-    tiff_fail(path, str_cat("unsupported size ", h, "x", w), msgs);
+  // A damaged header can claim any size; refuse before allocating.
+  if (w == 0 || h == 0 || uint64_t(w) * h * spp > kMaxImageBytes)
+    tiff_fail(path, str_cat("unsupported size ", h, "x", w, "x", spp, " (limit ", kMaxImageBytes,
+                            " bytes)"), msgs);
   if (bps != 8 || sample_format != SAMPLEFORMAT_UINT)
     tiff_fail(path, str_cat("only 8-bit unsigned samples are supported, got ", bps,
                             "-bit (sample format ", sample_format, ")"), msgs);

@@ -31,6 +31,10 @@ struct Image {
   uint8_t at(int y, int x, int ch) const { return data[(size_t(y) * w + x) * c + ch]; }
 };
 
+// Largest decoded TIFF accepted (H * W * C bytes), so a damaged header cannot
+// make the reader allocate gigabytes.
+constexpr uint64_t kMaxImageBytes = uint64_t(1) << 30;
+
 // TIFF compression schemes write_tiff can produce.
 enum class TiffCompression { kNone, kPackBits, kLZW, kDeflate };
 

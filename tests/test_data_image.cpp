@@ -327,3 +327,37 @@ TEST(ImageIO, UnsupportedTiffSamplesRefusedSilently) {
   EXPECT_NE(mgarbage.find("libtiff: "), std::string::npos) << mgarbage;  // libtiff's reason kept
   EXPECT_EQ(err, "") << "libtiff printed instead of reporting through the IOError";
 }
+
+TEST(ImageIO, CorruptedTiffBytesNeverCrash) {
+  // Random byte damage anywhere (header, directory, strip data) of files in
+  // several layouts: each read either decodes or throws an IOError that names
+  // the file.
+  TempDir t;
+  uint32_t state = 777;
+  auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  const TiffCompression comps[] = {TiffCompression::kNone, TiffCompression::kPackBits,
+                                   TiffCompression::kLZW, TiffCompression::kDeflate};
+  int errors = 0;
+  for (int f = 0; f < 8; ++f) {
+    TiffWriteOptions opt;
+    opt.compression = comps[f % 4];
+    opt.tiled = f >= 4;
+    opt.rows_per_strip = 5;
+    const std::string src = t.file("src.tif");
+    write_tiff(src, pattern(21, 18, 3), opt);
+    const std::string bytes = slurp(src);
+    for (int k = 0; k < 25; ++k) {
+      std::string b = bytes;
+      for (int j = 0; j < 4; ++j) b[(next() >> 8) % b.size()] = char(next() >> 24);
+      const std::string p = t.file("bad.tif");
+      spit(p, b);
+      try {
+        read_tiff(p);
+      } catch (const IOError& e) {
+        ++errors;
+        EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+      }
+    }
+  }
+  EXPECT_GT(errors, 0);
+}

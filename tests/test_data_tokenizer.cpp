@@ -358,3 +358,21 @@ TEST(TokenizerEncode, UnknownWordsAndEmptyCaption) {
   EXPECT_EQ(encode_caption(" ?! ...", v), (std::vector<int64_t>{3}));  // "..." is a token
   EXPECT_EQ(encode_caption(" ?! . ", v), (std::vector<int64_t>{0}));
 }
+
+TEST(TokenizerNltk, ArbitraryBytesNeverCrash) {
+  // Every rule indexes ahead of the current byte; random strings built from
+  // the characters the rules look at (run under `make asan` too) must give
+  // well-formed tokens: non-empty, no whitespace inside.
+  const std::string alphabet = "ab n't's'll.,:;?!\"'`()[]{}<>-*@#$%&0123456789 \t\xC2\xAB\xE2\x80\x9D";
+  uint32_t state = 12345;
+  auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  for (int iter = 0; iter < 2000; ++iter) {
+    std::string s;
+    const int len = int(next() >> 28);  // 0..15
+    for (int i = 0; i < len; ++i) s += alphabet[(next() >> 16) % alphabet.size()];
+    for (const auto& t : word_tokenize(s)) {
+      EXPECT_FALSE(t.empty()) << s;
+      EXPECT_EQ(t.find_first_of(" \t\n\r"), std::string::npos) << s;
+    }
+  }
+}
