@@ -6,6 +6,7 @@
 // Test: make -j2 build/sirs_tests && ./build/sirs_tests --gtest_filter='Tokenizer*'
 #include "data/tokenizer.h"
 
+#include <cctype>
 #include <cstring>
 
 #include "data/vocab.h"
@@ -140,7 +141,7 @@ std::string split_contraction(const std::string& s, const char* a, const char* b
       ok = s[i] == ' ';
       start = i + 1;
     } else {
-      ok = is_word(s[i]) == true && (i == 0 || !is_word(s[i - 1]));
+      ok = is_word(s[i]) && (i == 0 || !is_word(s[i - 1]));
     }
     ok = ok && starts_with_icase(s, start, a) && starts_with_icase(s, start + na, b);
     if (ok) {
