@@ -24,7 +24,14 @@ WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror,)
 CPPFLAGS += -I. -I/usr/include/stb -MMD -MP
 SAN      ?=
 CXXFLAGS += -std=c++17 $(OPT) $(WARN) -fopenmp -pthread $(SAN)
-LDLIBS   += -lopenblas -fopenmp -pthread $(SAN)
+LDLIBS   += -ltiff -lstb -lopenblas -fopenmp -pthread $(SAN)
+
+# Real dataset samples the data tests and benches read (they skip when the
+# folder is missing); the environment variable of the same name overrides it
+# at run time.
+SIRS_SAMPLES_DIR ?= $(CURDIR)/../shared/samples
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -DSIRS_SAMPLES_DIR='"$(SIRS_SAMPLES_DIR)"'
+$(BUILD)/obj/bench/%.o: CPPFLAGS += -DSIRS_SAMPLES_DIR='"$(SIRS_SAMPLES_DIR)"'
 
 LIB_SRCS  := $(wildcard tensor/*.cpp autograd/*.cpp kernels/cpu/*.cpp layers/*.cpp models/*.cpp data/*.cpp)
 CUDA_SRCS := $(wildcard kernels/cuda/*.cu)
