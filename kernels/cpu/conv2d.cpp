@@ -1,0 +1,371 @@
+// conv2d on the CPU (contract and formula: kernels/conv2d.h).
+//
+// Layouts: NCHW input/output, KCRS filters. The fast versions lower the
+// convolution to matrix products (Caffe's im2col):
+//   col [C*R*S, nb*P]  (P = Ho*Wo; column bi*P + oh*Wo + ow, row (c*R + r)*S + s)
+//   forward        Y   [K, nb*P]   = W [K, CRS] . col
+//   backward data  dcol [CRS, nb*P] = W^T . dY, then col2im adds dcol into dx
+//   backward filter dW [K, CRS]   = dY [K, nb*P] . col^T  (+)= over chunks
+// nb images go through one GEMM. With nb = 1 (version 1) dY and Y are the
+// NCHW planes themselves; with nb > 1 (version 2) Y/dY are gathered into /
+// scattered out of [K, nb*P] by one extra copy, which is cheap next to the
+// GEMM and buys much better GEMM shapes when P is small (8x8 images: 64
+// columns per image, 512 per chunk of 8).
+//
+// Threads: im2col, col2im, gathers and scatters are OpenMP loops; the GEMMs
+// are OpenBLAS (its own pthreads), always called outside OpenMP regions.
+// Workspaces (col, gathered Y/dY) are thread-local and only grow, so steady
+// state training does not allocate. Chunks are capped at kMaxColElems.
+//
+// Version 0 is the direct loop nest, kept as the reference the tests and the
+// bench check the others against. Live: kConv2dKernelVersion (conv2d.h).
+//
+// Test: make -j2 build/sirs_tests && ./build/sirs_tests --gtest_filter='Conv*'
+// Bench: make build/sirs_bench && ./build/sirs_bench --benchmark_filter=conv2d
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/conv2d.h"
+#include "kernels/matmul.h"
+
+namespace sirs {
+
+namespace {
+
+constexpr int64_t kOmpMinWork = 1 << 14;
+// Largest col buffer (elements) one chunk may use: 2^25 floats = 128 MiB.
+constexpr int64_t kMaxColElems = int64_t(1) << 25;
+
+// Floor and ceil division for a possibly negative numerator, d > 0.
+inline int64_t floor_div(int64_t n, int64_t d) { return n >= 0 ? n / d : -((-n + d - 1) / d); }
+inline int64_t ceil_div(int64_t n, int64_t d) { return -floor_div(-n, d); }
+
+// Output columns ow whose input column iw = ow*stride + off lies in [0, W):
+// [lo, hi), possibly empty.
+inline void valid_range(int64_t off, int64_t stride, int64_t in, int64_t out, int64_t* lo,
+                        int64_t* hi) {
+  *lo = std::max<int64_t>(0, ceil_div(-off, stride));
+  *hi = std::min<int64_t>(out, floor_div(in - 1 - off, stride) + 1);
+  if (*hi < *lo) *hi = *lo;
+}
+
+// Thread-local scratch that only grows. slot 0: col/dcol, slot 1: Y/dY gather.
+template <class T>
+T* workspace(int slot, int64_t n) {
+  thread_local std::vector<T> buf[2];
+  if (static_cast<int64_t>(buf[slot].size()) < n) {
+    buf[slot].clear();
+    buf[slot].shrink_to_fit();
+    buf[slot].resize(n);
+  }
+  return buf[slot].data();
+}
+
+template <class T>
+void scale(T* p, int64_t n, T beta) {
+  if (beta == T(1)) return;
+#pragma omp parallel for if (n > kOmpMinWork)
+  for (int64_t i = 0; i < n; ++i) p[i] = beta == T(0) ? T(0) : beta * p[i];
+}
+
+// col [C*R*S, nb*P] from images b0 .. b0+nb-1 of x.
+template <class T>
+void im2col(const Conv2dGeom& g, const T* x, int64_t b0, int64_t nb, T* col) {
+  const int64_t P = g.Ho * g.Wo, CRS = g.C * g.R * g.S, ld = nb * P;
+#pragma omp parallel for collapse(2) schedule(static) if (CRS * ld > kOmpMinWork)
+  for (int64_t row = 0; row < CRS; ++row) {
+    for (int64_t bi = 0; bi < nb; ++bi) {
+      const int64_t c = row / (g.R * g.S), r = (row / g.S) % g.R, s = row % g.S;
+      const T* xp = x + ((b0 + bi) * g.C + c) * g.H * g.W;
+      T* dst = col + row * ld + bi * P;
+      const int64_t woff = s * g.dil_w - g.pad_w;
+      int64_t lo, hi;
+      valid_range(woff, g.stride_w, g.W, g.Wo, &lo, &hi);
+      for (int64_t oh = 0; oh < g.Ho; ++oh, dst += g.Wo) {
+        const int64_t ih = oh * g.stride_h - g.pad_h + r * g.dil_h;
+        if (ih < 0 || ih >= g.H) {
+          std::fill(dst, dst + g.Wo, T(0));
+          continue;
+        }
+        const T* src = xp + ih * g.W + woff;
+        std::fill(dst, dst + lo, T(0));
+        if (g.stride_w == 1) {
+          std::copy(src + lo, src + hi, dst + lo);
+        } else {
+          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * g.stride_w];
+        }
+        std::fill(dst + hi, dst + g.Wo, T(0));
+      }
+    }
+  }
+}
+
+// dx[b0 .. b0+nb-1] = beta * dx + col2im(dcol): each (image, channel) plane
+// gathers from its own R*S rows of dcol, so planes run in parallel without
+// write conflicts.
+template <class T>
+void col2im(const Conv2dGeom& g, const T* dcol, int64_t b0, int64_t nb, T beta, T* dx) {
+  const int64_t P = g.Ho * g.Wo, ld = nb * P, HW = g.H * g.W;
+#pragma omp parallel for collapse(2) schedule(static) if (g.C * g.R * g.S * ld > kOmpMinWork)
+  for (int64_t bi = 0; bi < nb; ++bi) {
+    for (int64_t c = 0; c < g.C; ++c) {
+      T* plane = dx + ((b0 + bi) * g.C + c) * HW;
+      if (beta == T(0)) {
+        std::fill(plane, plane + HW, T(0));
+      } else if (beta != T(1)) {
+        for (int64_t i = 0; i < HW; ++i) plane[i] *= beta;
+      }
+      for (int64_t r = 0; r < g.R; ++r) {
+        for (int64_t s = 0; s < g.S; ++s) {
+          const T* src = dcol + ((c * g.R + r) * g.S + s) * ld + bi * P;
+          const int64_t woff = s * g.dil_w - g.pad_w;
+          int64_t lo, hi;
+          valid_range(woff, g.stride_w, g.W, g.Wo, &lo, &hi);
+          for (int64_t oh = 0; oh < g.Ho; ++oh, src += g.Wo) {
+            const int64_t ih = oh * g.stride_h - g.pad_h + r * g.dil_h;
+            if (ih < 0 || ih >= g.H) continue;
+            T* dst = plane + ih * g.W + woff;
+            if (g.stride_w == 1) {
+              for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += src[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) dst[ow * g.stride_w] += src[ow];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Images per GEMM: 1 for version 1; for version 2 as many as keep col under
+// kMaxColElems.
+int64_t chunk_images(const Conv2dGeom& g, int version) {
+  if (version == 1) return 1;
+  int64_t per_image = g.C * g.R * g.S * g.Ho * g.Wo;
+  return std::max<int64_t>(1, std::min<int64_t>(g.B, kMaxColElems / std::max<int64_t>(per_image, 1)));
+}
+
+// ------------------------------------------------------------ version 0
+
+template <class T>
+void forward_v0(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T beta, T* y) {
+  const int64_t P = g.Ho * g.Wo;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < g.B; ++b) {
+    for (int64_t k = 0; k < g.K; ++k) {
+      T* yp = y + (b * g.K + k) * P;
+      for (int64_t oh = 0; oh < g.Ho; ++oh) {
+        for (int64_t ow = 0; ow < g.Wo; ++ow) {
+          T acc = bias ? bias[k] : T(0);
+          for (int64_t c = 0; c < g.C; ++c)
+            for (int64_t r = 0; r < g.R; ++r)
+              for (int64_t s = 0; s < g.S; ++s) {
+                int64_t ih = oh * g.stride_h - g.pad_h + r * g.dil_h;
+                int64_t iw = ow * g.stride_w - g.pad_w + s * g.dil_w;
+                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                acc += w[((k * g.C + c) * g.R + r) * g.S + s] *
+                       x[((b * g.C + c) * g.H + ih) * g.W + iw];
+              }
+          T& out = yp[oh * g.Wo + ow];
+          out = beta == T(0) ? acc : acc + beta * out;
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void backward_data_v0(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx) {
+  const int64_t HW = g.H * g.W;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < g.B; ++b) {
+    for (int64_t c = 0; c < g.C; ++c) {
+      T* plane = dx + (b * g.C + c) * HW;
+      for (int64_t i = 0; i < HW; ++i) plane[i] = beta == T(0) ? T(0) : beta * plane[i];
+      for (int64_t k = 0; k < g.K; ++k)
+        for (int64_t r = 0; r < g.R; ++r)
+          for (int64_t s = 0; s < g.S; ++s)
+            for (int64_t oh = 0; oh < g.Ho; ++oh)
+              for (int64_t ow = 0; ow < g.Wo; ++ow) {
+                int64_t ih = oh * g.stride_h - g.pad_h + r * g.dil_h;
+                int64_t iw = ow * g.stride_w - g.pad_w + s * g.dil_w;
+                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                plane[ih * g.W + iw] += dy[((b * g.K + k) * g.Ho + oh) * g.Wo + ow] *
+                                        w[((k * g.C + c) * g.R + r) * g.S + s];
+              }
+    }
+  }
+}
+
+template <class T>
+void backward_filter_v0(const Conv2dGeom& g, const T* x, const T* dy, T beta, T* dw, T* dbias) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t k = 0; k < g.K; ++k) {
+    for (int64_t c = 0; c < g.C; ++c) {
+      for (int64_t r = 0; r < g.R; ++r)
+        for (int64_t s = 0; s < g.S; ++s) {
+          T acc = 0;
+          for (int64_t b = 0; b < g.B; ++b)
+            for (int64_t oh = 0; oh < g.Ho; ++oh)
+              for (int64_t ow = 0; ow < g.Wo; ++ow) {
+                int64_t ih = oh * g.stride_h - g.pad_h + r * g.dil_h;
+                int64_t iw = ow * g.stride_w - g.pad_w + s * g.dil_w;
+                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                acc += dy[((b * g.K + k) * g.Ho + oh) * g.Wo + ow] *
+                       x[((b * g.C + c) * g.H + ih) * g.W + iw];
+              }
+          T& out = dw[((k * g.C + c) * g.R + r) * g.S + s];
+          out = beta == T(0) ? acc : acc + beta * out;
+        }
+    }
+  }
+  if (dbias) {
+    const int64_t P = g.Ho * g.Wo;
+    for (int64_t k = 0; k < g.K; ++k) {
+      T acc = 0;
+      for (int64_t b = 0; b < g.B; ++b)
+        for (int64_t p = 0; p < P; ++p) acc += dy[(b * g.K + k) * P + p];
+      dbias[k] = beta == T(0) ? acc : acc + beta * dbias[k];
+    }
+  }
+}
+
+// ------------------------------------------------------------ versions 1, 2
+
+template <class T>
+void forward_gemm(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T beta, T* y,
+                  int version) {
+  const int64_t P = g.Ho * g.Wo, CRS = g.C * g.R * g.S;
+  const int64_t nb_max = chunk_images(g, version);
+  T* col = workspace<T>(0, CRS * nb_max * P);
+  T* ytmp = nb_max > 1 ? workspace<T>(1, g.K * nb_max * P) : nullptr;
+  for (int64_t b0 = 0; b0 < g.B; b0 += nb_max) {
+    const int64_t nb = std::min(nb_max, g.B - b0), ld = nb * P;
+    T* yb = y + b0 * g.K * P;
+    im2col(g, x, b0, nb, col);
+    if (nb == 1) {
+      gemm_cpu<T>(false, false, g.K, P, CRS, T(1), w, CRS, col, P, beta, yb, P);
+      if (bias) {
+#pragma omp parallel for if (g.K * P > kOmpMinWork)
+        for (int64_t k = 0; k < g.K; ++k)
+          for (int64_t p = 0; p < P; ++p) yb[k * P + p] += bias[k];
+      }
+      continue;
+    }
+    gemm_cpu<T>(false, false, g.K, ld, CRS, T(1), w, CRS, col, ld, T(0), ytmp, ld);
+    // [K, nb, P] -> [nb, K, P], adding bias and beta * y on the way.
+#pragma omp parallel for collapse(2) schedule(static) if (g.K * ld > kOmpMinWork)
+    for (int64_t bi = 0; bi < nb; ++bi) {
+      for (int64_t k = 0; k < g.K; ++k) {
+        const T* src = ytmp + k * ld + bi * P;
+        T* dst = yb + (bi * g.K + k) * P;
+        const T bk = bias ? bias[k] : T(0);
+        if (beta == T(0)) {
+          for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + bk;
+        } else {
+          for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + bk + beta * dst[p];
+        }
+      }
+    }
+  }
+}
+
+// dyg [K, nb*P] <- dy[b0 .. b0+nb-1] ([nb, K, P]).
+template <class T>
+void gather_dy(const Conv2dGeom& g, const T* dy, int64_t b0, int64_t nb, T* dyg) {
+  const int64_t P = g.Ho * g.Wo, ld = nb * P;
+#pragma omp parallel for collapse(2) schedule(static) if (g.K * ld > kOmpMinWork)
+  for (int64_t k = 0; k < g.K; ++k)
+    for (int64_t bi = 0; bi < nb; ++bi)
+      std::memcpy(dyg + k * ld + bi * P, dy + ((b0 + bi) * g.K + k) * P, sizeof(T) * P);
+}
+
+template <class T>
+void backward_data_gemm(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx,
+                        int version) {
+  const int64_t P = g.Ho * g.Wo, CRS = g.C * g.R * g.S;
+  const int64_t nb_max = chunk_images(g, version);
+  T* dcol = workspace<T>(0, CRS * nb_max * P);
+  T* dyg = nb_max > 1 ? workspace<T>(1, g.K * nb_max * P) : nullptr;
+  for (int64_t b0 = 0; b0 < g.B; b0 += nb_max) {
+    const int64_t nb = std::min(nb_max, g.B - b0), ld = nb * P;
+    const T* dyb = dy + b0 * g.K * P;
+    if (nb > 1) {
+      gather_dy(g, dy, b0, nb, dyg);
+      dyb = dyg;
+    }
+    gemm_cpu<T>(true, false, CRS, ld, g.K, T(1), w, CRS, dyb, ld, T(0), dcol, ld);
+    col2im(g, dcol, b0, nb, beta, dx);
+  }
+}
+
+template <class T>
+void backward_filter_gemm(const Conv2dGeom& g, const T* x, const T* dy, T beta, T* dw, T* dbias,
+                          int version) {
+  const int64_t P = g.Ho * g.Wo, CRS = g.C * g.R * g.S;
+  if (g.B == 0) {
+    scale(dw, g.K * CRS, beta);
+    if (dbias) scale(dbias, g.K, beta);
+    return;
+  }
+  const int64_t nb_max = chunk_images(g, version);
+  T* col = workspace<T>(0, CRS * nb_max * P);
+  T* dyg = nb_max > 1 ? workspace<T>(1, g.K * nb_max * P) : nullptr;
+  for (int64_t b0 = 0; b0 < g.B; b0 += nb_max) {
+    const int64_t nb = std::min(nb_max, g.B - b0), ld = nb * P;
+    const T* dyb = dy + b0 * g.K * P;
+    if (nb > 1) {
+      gather_dy(g, dy, b0, nb, dyg);
+      dyb = dyg;
+    }
+    im2col(g, x, b0, nb, col);
+    gemm_cpu<T>(false, true, g.K, CRS, ld, T(1), dyb, ld, col, ld, b0 == 0 ? beta : T(1), dw, CRS);
+  }
+  if (dbias) {
+#pragma omp parallel for if (g.B * g.K * P > kOmpMinWork)
+    for (int64_t k = 0; k < g.K; ++k) {
+      T acc = 0;
+      for (int64_t b = 0; b < g.B; ++b) {
+        const T* p = dy + (b * g.K + k) * P;
+        for (int64_t i = 0; i < P; ++i) acc += p[i];
+      }
+      dbias[k] = beta == T(0) ? acc : acc + beta * dbias[k];
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward_cpu(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T beta, T* y,
+                        int version) {
+  if (version == 0) return forward_v0(g, x, w, bias, beta, y);
+  forward_gemm(g, x, w, bias, beta, y, version);
+}
+
+template <class T>
+void conv2d_backward_data_cpu(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx,
+                              int version) {
+  if (version == 0) return backward_data_v0(g, dy, w, beta, dx);
+  backward_data_gemm(g, dy, w, beta, dx, version);
+}
+
+template <class T>
+void conv2d_backward_filter_cpu(const Conv2dGeom& g, const T* x, const T* dy, T beta, T* dw,
+                                T* dbias, int version) {
+  if (version == 0) return backward_filter_v0(g, x, dy, beta, dw, dbias);
+  backward_filter_gemm(g, x, dy, beta, dw, dbias, version);
+}
+
+#define SIRS_INSTANTIATE(T)                                                                    \
+  template void conv2d_forward_cpu<T>(const Conv2dGeom&, const T*, const T*, const T*, T, T*, \
+                                      int);                                                    \
+  template void conv2d_backward_data_cpu<T>(const Conv2dGeom&, const T*, const T*, T, T*, int); \
+  template void conv2d_backward_filter_cpu<T>(const Conv2dGeom&, const T*, const T*, T, T*, T*, \
+                                              int);
+SIRS_INSTANTIATE(float)
+SIRS_INSTANTIATE(double)
+#undef SIRS_INSTANTIATE
+
+}  // namespace sirs
