@@ -110,7 +110,10 @@ void stage_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK_CAPTURE(BM_conv2d, forward_v1, kForward, 1)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, forward_v2, kForward, 2)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, forward_v3, kForward, 3)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_data_v1, kBackwardData, 1)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_data_v2, kBackwardData, 2)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_data_v3, kBackwardData, 3)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v1, kBackwardFilter, 1)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v2, kBackwardFilter, 2)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v3, kBackwardFilter, 3)->Apply(stage_args);

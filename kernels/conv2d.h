@@ -18,8 +18,11 @@
 // kConv2dKernelVersion is the live one:
 //   0  direct loops: the readable reference, slow.
 //   1  im2col + one GEMM per image (col2im for backward data).
-//   2  im2col over a chunk of images + one GEMM per chunk: bigger GEMMs,
-//      which is what wins for the small late-stage images (see docs/PERF.md).
+//   2  im2col over a chunk of images + one GEMM per chunk on gathered
+//      [K, nb*P] data: bigger GEMMs for the small late-stage images.
+//   3  as 2, but when P = Ho*Wo is large each image of the chunk gets its own
+//      GEMM that reads/writes its NCHW planes in place (no gather/scatter,
+//      and one OpenMP phase per call instead of two). See docs/PERF.md.
 #pragma once
 
 #include <cstdint>
@@ -39,8 +42,8 @@ struct Conv2dGeom {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
 };
 
-constexpr int kConv2dKernelVersion = 2;
-constexpr int kConv2dNumKernelVersions = 3;
+constexpr int kConv2dKernelVersion = 3;
+constexpr int kConv2dNumKernelVersions = 4;
 
 template <class T>
 void conv2d_forward_cpu(const Conv2dGeom& g,

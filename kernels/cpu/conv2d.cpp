@@ -6,11 +6,15 @@
 //   forward        Y   [K, nb*P]   = W [K, CRS] . col
 //   backward data  dcol [CRS, nb*P] = W^T . dY, then col2im adds dcol into dx
 //   backward filter dW [K, CRS]   = dY [K, nb*P] . col^T  (+)= over chunks
-// nb images go through one GEMM. With nb = 1 (version 1) dY and Y are the
-// NCHW planes themselves; with nb > 1 (version 2) Y/dY are gathered into /
-// scattered out of [K, nb*P] by one extra copy, which is cheap next to the
-// GEMM and buys much better GEMM shapes when P is small (8x8 images: 64
-// columns per image, 512 per chunk of 8).
+// Version 1 runs im2col and the GEMM image by image; dY and Y are then the
+// NCHW planes themselves. Version 2 lowers a chunk of nb images at once and
+// gathers/scatters Y and dY into [K, nb*P] for one GEMM per chunk: an extra
+// copy, cheap next to the GEMM, that buys much better GEMM shapes when P is
+// small (8x8 images: 64 columns per image, 512 per chunk of 8). Version 3
+// (live) keeps version 2's one im2col/col2im per chunk but, when P is large,
+// runs one GEMM per image straight on the NCHW planes (col columns bi*P..
+// are a strided sub-matrix), so a call alternates between OpenMP and
+// OpenBLAS threads only once.
 //
 // Threads: im2col, col2im, gathers and scatters are OpenMP loops; the GEMMs
 // are OpenBLAS (its own pthreads), always called outside OpenMP regions.
@@ -138,12 +142,24 @@ void col2im(const Conv2dGeom& g, const T* dcol, int64_t b0, int64_t nb, T beta, 
   }
 }
 
-// Images per GEMM: 1 for version 1; for version 2 as many as keep col under
-// kMaxColElems.
-int64_t chunk_images(const Conv2dGeom& g, int version) {
-  if (version == 1) return 1;
-  int64_t per_image = g.C * g.R * g.S * g.Ho * g.Wo;
-  return std::max<int64_t>(1, std::min<int64_t>(g.B, kMaxColElems / std::max<int64_t>(per_image, 1)));
+// How versions 1-3 split the batch: nb images share one im2col/col2im
+// buffer; per_image says whether each image then gets its own GEMM reading
+// and writing its NCHW planes in place (no gather/scatter; fine when P is
+// large) or the chunk gets one GEMM on gathered [K, nb*P] data.
+struct Plan {
+  int64_t nb;
+  bool per_image;
+};
+
+// Smallest P = Ho*Wo for which version 3 uses per-image GEMMs.
+constexpr int64_t kPerImageMinP = 1024;
+
+Plan make_plan(const Conv2dGeom& g, int version) {
+  if (version == 1) return {1, true};
+  const int64_t per_image = g.C * g.R * g.S * g.Ho * g.Wo;
+  const int64_t nb =
+      std::max<int64_t>(1, std::min<int64_t>(g.B, kMaxColElems / std::max<int64_t>(per_image, 1)));
+  return {nb, nb == 1 || (version == 3 && g.Ho * g.Wo >= kPerImageMinP)};
 }
 
 // ------------------------------------------------------------ version 0
@@ -237,20 +253,29 @@ template <class T>
 void forward_gemm(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T beta, T* y,
                   int version) {
   const int64_t P = g.Ho * g.Wo, CRS = g.C * g.R * g.S;
-  const int64_t nb_max = chunk_images(g, version);
-  T* col = workspace<T>(0, CRS * nb_max * P);
-  T* ytmp = nb_max > 1 ? workspace<T>(1, g.K * nb_max * P) : nullptr;
-  for (int64_t b0 = 0; b0 < g.B; b0 += nb_max) {
-    const int64_t nb = std::min(nb_max, g.B - b0), ld = nb * P;
+  const Plan plan = make_plan(g, version);
+  T* col = workspace<T>(0, CRS * plan.nb * P);
+  T* ytmp = plan.per_image ? nullptr : workspace<T>(1, g.K * plan.nb * P);
+  for (int64_t b0 = 0; b0 < g.B; b0 += plan.nb) {
+    const int64_t nb = std::min(plan.nb, g.B - b0), ld = nb * P;
     T* yb = y + b0 * g.K * P;
     im2col(g, x, b0, nb, col);
-    if (nb == 1) {
-      gemm_cpu<T>(false, false, g.K, P, CRS, T(1), w, CRS, col, P, beta, yb, P);
+    if (plan.per_image) {
+      // y = bias + beta * y first, so the GEMMs can accumulate into it.
+      T gemm_beta = beta;
       if (bias) {
-#pragma omp parallel for if (g.K * P > kOmpMinWork)
-        for (int64_t k = 0; k < g.K; ++k)
-          for (int64_t p = 0; p < P; ++p) yb[k * P + p] += bias[k];
+#pragma omp parallel for collapse(2) schedule(static) if (g.K * ld > kOmpMinWork)
+        for (int64_t bi = 0; bi < nb; ++bi)
+          for (int64_t k = 0; k < g.K; ++k) {
+            T* dst = yb + (bi * g.K + k) * P;
+            for (int64_t p = 0; p < P; ++p)
+              dst[p] = beta == T(0) ? bias[k] : bias[k] + beta * dst[p];
+          }
+        gemm_beta = T(1);
       }
+      for (int64_t bi = 0; bi < nb; ++bi)
+        gemm_cpu<T>(false, false, g.K, P, CRS, T(1), w, CRS, col + bi * P, ld, gemm_beta,
+                    yb + bi * g.K * P, P);
       continue;
     }
     gemm_cpu<T>(false, false, g.K, ld, CRS, T(1), w, CRS, col, ld, T(0), ytmp, ld);
@@ -285,17 +310,19 @@ template <class T>
 void backward_data_gemm(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx,
                         int version) {
   const int64_t P = g.Ho * g.Wo, CRS = g.C * g.R * g.S;
-  const int64_t nb_max = chunk_images(g, version);
-  T* dcol = workspace<T>(0, CRS * nb_max * P);
-  T* dyg = nb_max > 1 ? workspace<T>(1, g.K * nb_max * P) : nullptr;
-  for (int64_t b0 = 0; b0 < g.B; b0 += nb_max) {
-    const int64_t nb = std::min(nb_max, g.B - b0), ld = nb * P;
-    const T* dyb = dy + b0 * g.K * P;
-    if (nb > 1) {
+  const Plan plan = make_plan(g, version);
+  T* dcol = workspace<T>(0, CRS * plan.nb * P);
+  T* dyg = plan.per_image ? nullptr : workspace<T>(1, g.K * plan.nb * P);
+  for (int64_t b0 = 0; b0 < g.B; b0 += plan.nb) {
+    const int64_t nb = std::min(plan.nb, g.B - b0), ld = nb * P;
+    if (plan.per_image) {
+      for (int64_t bi = 0; bi < nb; ++bi)
+        gemm_cpu<T>(true, false, CRS, P, g.K, T(1), w, CRS, dy + (b0 + bi) * g.K * P, P, T(0),
+                    dcol + bi * P, ld);
+    } else {
       gather_dy(g, dy, b0, nb, dyg);
-      dyb = dyg;
+      gemm_cpu<T>(true, false, CRS, ld, g.K, T(1), w, CRS, dyg, ld, T(0), dcol, ld);
     }
-    gemm_cpu<T>(true, false, CRS, ld, g.K, T(1), w, CRS, dyb, ld, T(0), dcol, ld);
     col2im(g, dcol, b0, nb, beta, dx);
   }
 }
@@ -309,18 +336,21 @@ void backward_filter_gemm(const Conv2dGeom& g, const T* x, const T* dy, T beta, 
     if (dbias) scale(dbias, g.K, beta);
     return;
   }
-  const int64_t nb_max = chunk_images(g, version);
-  T* col = workspace<T>(0, CRS * nb_max * P);
-  T* dyg = nb_max > 1 ? workspace<T>(1, g.K * nb_max * P) : nullptr;
-  for (int64_t b0 = 0; b0 < g.B; b0 += nb_max) {
-    const int64_t nb = std::min(nb_max, g.B - b0), ld = nb * P;
-    const T* dyb = dy + b0 * g.K * P;
-    if (nb > 1) {
-      gather_dy(g, dy, b0, nb, dyg);
-      dyb = dyg;
-    }
+  const Plan plan = make_plan(g, version);
+  T* col = workspace<T>(0, CRS * plan.nb * P);
+  T* dyg = plan.per_image ? nullptr : workspace<T>(1, g.K * plan.nb * P);
+  for (int64_t b0 = 0; b0 < g.B; b0 += plan.nb) {
+    const int64_t nb = std::min(plan.nb, g.B - b0), ld = nb * P;
     im2col(g, x, b0, nb, col);
-    gemm_cpu<T>(false, true, g.K, CRS, ld, T(1), dyb, ld, col, ld, b0 == 0 ? beta : T(1), dw, CRS);
+    if (plan.per_image) {
+      for (int64_t bi = 0; bi < nb; ++bi)
+        gemm_cpu<T>(false, true, g.K, CRS, P, T(1), dy + (b0 + bi) * g.K * P, P, col + bi * P, ld,
+                    b0 + bi == 0 ? beta : T(1), dw, CRS);
+    } else {
+      gather_dy(g, dy, b0, nb, dyg);
+      gemm_cpu<T>(false, true, g.K, CRS, ld, T(1), dyg, ld, col, ld, b0 == 0 ? beta : T(1), dw,
+                  CRS);
+    }
   }
   if (dbias) {
 #pragma omp parallel for if (g.B * g.K * P > kOmpMinWork)
