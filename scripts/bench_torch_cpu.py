@@ -4,6 +4,14 @@ the four ResNet-18 stage shapes that bench/bench_conv2d.cpp times, so the two
 tables can be compared side by side (docs/PERF.md).
 
   /usr/bin/python3 scripts/bench_torch_cpu.py [--threads 2] [--reps 15]
+  /usr/bin/python3 scripts/bench_torch_cpu.py --rounds 3 --ours build/sirs_bench
+
+With --ours, each of --rounds rounds runs our bench (its live conv2d kernel
+version, Google Benchmark JSON) and then PyTorch, back to back, so both see
+the same machine load; the table gives, per shape and direction, the median
+over rounds of each side's time and the ratio ours / PyTorch (< 1: ours is
+faster). The machine these run on is shared, so rounds are interleaved
+rather than run as two separate blocks.
 
 Each direction runs alone: forward under no_grad, backward through
 aten.convolution_backward with an output_mask that asks for only dx or only
@@ -11,7 +19,10 @@ dw (+ bias grad, as ours computes it alongside dw). Warm-up, then the median
 of --reps timed calls. GFLOP/s = 2*B*K*C*R*S*Ho*Wo / time, as in ours.
 """
 import argparse
+import json
+import re
 import statistics
+import subprocess
 import time
 
 import torch
@@ -35,13 +46,82 @@ def median_ms(fn, reps, warmup=3):
     return statistics.median(ts)
 
 
+def torch_times(reps):
+    """{(C, HW, direction): median ms} for every stage shape."""
+    out = {}
+    for (B, C, H, W, K, R, S, st, pd) in SHAPES:
+        x = torch.randn(B, C, H, W)
+        w = torch.randn(K, C, R, S) * 0.05
+        b = torch.randn(K)
+        Ho = (H + 2 * pd - (R - 1) - 1) // st + 1
+        Wo = (W + 2 * pd - (S - 1) - 1) // st + 1
+        dy = torch.randn(B, K, Ho, Wo)
+
+        def fwd():
+            with torch.no_grad():
+                torch.nn.functional.conv2d(x, w, b, stride=st, padding=pd)
+
+        def bwd(mask):
+            return lambda: torch.ops.aten.convolution_backward(
+                dy, x, w, [K], [st, st], [pd, pd], [1, 1], False, [0, 0], 1, mask)
+
+        for direction, fn in (("forward", fwd),
+                              ("backward_data", bwd([True, False, False])),
+                              ("backward_filter", bwd([False, True, True]))):
+            out[(C, H, direction)] = median_ms(fn, reps)
+    return out
+
+
+def our_times(bench, version, min_time):
+    """{(C, HW, direction): ms} from one run of our Google Benchmark binary."""
+    res = subprocess.run(
+        [bench, f"--benchmark_filter=BM_conv2d/.*_v{version}/",
+         f"--benchmark_min_time={min_time}", "--benchmark_format=json"],
+        check=True, capture_output=True, text=True)
+    out = {}
+    for bm in json.loads(res.stdout)["benchmarks"]:
+        m = re.match(r"BM_conv2d/(\w+)_v\d+/C:(\d+)/HW:(\d+)", bm["name"])
+        scale = {"ms": 1.0, "us": 1e-3, "ns": 1e-6, "s": 1e3}[bm["time_unit"]]
+        out[(int(m.group(2)), int(m.group(3)), m.group(1))] = bm["real_time"] * scale
+    return out
+
+
+def compare(args):
+    ours, theirs = {}, {}
+    for r in range(args.rounds):
+        for k, v in our_times(args.ours, args.version, args.min_time).items():
+            ours.setdefault(k, []).append(v)
+        for k, v in torch_times(args.reps).items():
+            theirs.setdefault(k, []).append(v)
+        print(f"round {r + 1}/{args.rounds} done", flush=True)
+    print(f"| shape (B=8, 3x3, s1, p1) | direction | ours ms | PyTorch ms | ours/PyTorch | "
+          f"ours GFLOP/s | PyTorch GFLOP/s |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for (B, C, H, W, K, R, S, st, pd) in SHAPES:
+        flops = 2.0 * B * K * C * R * S * H * W
+        for d in ("forward", "backward_data", "backward_filter"):
+            o = statistics.median(ours[(C, H, d)])
+            t = statistics.median(theirs[(C, H, d)])
+            print(f"| C={C} {H}x{W} | {d} | {o:.1f} | {t:.1f} | {o / t:.2f} | "
+                  f"{flops / o / 1e6:.1f} | {flops / t / 1e6:.1f} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--ours", help="path to build/sirs_bench: compare side by side")
+    ap.add_argument("--version", type=int, default=3, help="our kernel version to time")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--min-time", type=float, default=0.2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.ours:
+        print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; ours: {args.ours} "
+              f"v{args.version}; {args.rounds} interleaved rounds", flush=True)
+        compare(args)
+        return
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"mkldnn {torch.backends.mkldnn.is_available()}")
     print(f"{'shape':<28}{'direction':<18}{'median ms':>10}{'GFLOP/s':>10}")
