@@ -22,7 +22,10 @@
 //      [K, nb*P] data: bigger GEMMs for the small late-stage images.
 //   3  as 2, but when P = Ho*Wo is large each image of the chunk gets its own
 //      GEMM that reads/writes its NCHW planes in place (no gather/scatter,
-//      and one OpenMP phase per call instead of two). See docs/PERF.md.
+//      and one OpenMP phase per call instead of two).
+//   4  as 3, but backward data with stride 1 runs as a forward convolution of
+//      dy with the (K, C)-transposed, (R, S)-flipped filter: a deep GEMM and
+//      im2col instead of a shallow GEMM and col2im. See docs/PERF.md.
 #pragma once
 
 #include <cstdint>
@@ -42,8 +45,8 @@ struct Conv2dGeom {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
 };
 
-constexpr int kConv2dKernelVersion = 3;
-constexpr int kConv2dNumKernelVersions = 4;
+constexpr int kConv2dKernelVersion = 4;
+constexpr int kConv2dNumKernelVersions = 5;
 
 template <class T>
 void conv2d_forward_cpu(const Conv2dGeom& g,

@@ -7,10 +7,11 @@ tables can be compared side by side (docs/PERF.md).
   /usr/bin/python3 scripts/bench_torch_cpu.py --rounds 3 --ours build/sirs_bench
 
 With --ours, each of --rounds rounds runs our bench (its live conv2d kernel
-version, Google Benchmark JSON) and then PyTorch, back to back, so both see
+version, BM_conv2d/*_live, Google Benchmark JSON) and then PyTorch, back to back, so both see
 the same machine load; the table gives, per shape and direction, the median
 over rounds of each side's time and the ratio ours / PyTorch (< 1: ours is
-faster). The machine these run on is shared, so rounds are interleaved
+faster). Ours runs with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = --threads.
+The machine these run on is shared, so rounds are interleaved
 rather than run as two separate blocks.
 
 Each direction runs alone: forward under no_grad, backward through
@@ -20,6 +21,7 @@ of --reps timed calls. GFLOP/s = 2*B*K*C*R*S*Ho*Wo / time, as in ours.
 """
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -72,15 +74,16 @@ def torch_times(reps):
     return out
 
 
-def our_times(bench, version, min_time):
-    """{(C, HW, direction): ms} from one run of our Google Benchmark binary."""
+def our_times(bench, min_time, threads):
+    """{(C, HW, direction): ms} of our live kernel version, one run of our bench."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
     res = subprocess.run(
-        [bench, f"--benchmark_filter=BM_conv2d/.*_v{version}/",
+        [bench, "--benchmark_filter=BM_conv2d/.*_live/",
          f"--benchmark_min_time={min_time}", "--benchmark_format=json"],
-        check=True, capture_output=True, text=True)
+        check=True, capture_output=True, text=True, env=env)
     out = {}
     for bm in json.loads(res.stdout)["benchmarks"]:
-        m = re.match(r"BM_conv2d/(\w+)_v\d+/C:(\d+)/HW:(\d+)", bm["name"])
+        m = re.match(r"BM_conv2d/(\w+)_live/C:(\d+)/HW:(\d+)", bm["name"])
         scale = {"ms": 1.0, "us": 1e-3, "ns": 1e-6, "s": 1e3}[bm["time_unit"]]
         out[(int(m.group(2)), int(m.group(3)), m.group(1))] = bm["real_time"] * scale
     return out
@@ -89,7 +92,7 @@ def our_times(bench, version, min_time):
 def compare(args):
     ours, theirs = {}, {}
     for r in range(args.rounds):
-        for k, v in our_times(args.ours, args.version, args.min_time).items():
+        for k, v in our_times(args.ours, args.min_time, args.threads).items():
             ours.setdefault(k, []).append(v)
         for k, v in torch_times(args.reps).items():
             theirs.setdefault(k, []).append(v)
@@ -111,7 +114,6 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--ours", help="path to build/sirs_bench: compare side by side")
-    ap.add_argument("--version", type=int, default=3, help="our kernel version to time")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--min-time", type=float, default=0.2)
     args = ap.parse_args()
@@ -119,7 +121,7 @@ def main():
     torch.manual_seed(0)
     if args.ours:
         print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; ours: {args.ours} "
-              f"v{args.version}; {args.rounds} interleaved rounds", flush=True)
+              f"(live version); {args.rounds} interleaved rounds", flush=True)
         compare(args)
         return
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "

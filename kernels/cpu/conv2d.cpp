@@ -14,7 +14,9 @@
 // (live) keeps version 2's one im2col/col2im per chunk but, when P is large,
 // runs one GEMM per image straight on the NCHW planes (col columns bi*P..
 // are a strided sub-matrix), so a call alternates between OpenMP and
-// OpenBLAS threads only once.
+// OpenBLAS threads only once. Version 4 is version 3 with backward data for
+// stride 1 computed as a forward convolution of dy (see
+// backward_data_flipped); it is live.
 //
 // Threads: im2col, col2im, gathers and scatters are OpenMP loops; the GEMMs
 // are OpenBLAS (its own pthreads), always called outside OpenMP regions.
@@ -54,10 +56,11 @@ inline void valid_range(int64_t off, int64_t stride, int64_t in, int64_t out, in
   if (*hi < *lo) *hi = *lo;
 }
 
-// Thread-local scratch that only grows. slot 0: col/dcol, slot 1: Y/dY gather.
+// Thread-local scratch that only grows. slot 0: col/dcol, slot 1: Y/dY
+// gather, slot 2: the flipped filter of version 4's backward data.
 template <class T>
 T* workspace(int slot, int64_t n) {
-  thread_local std::vector<T> buf[2];
+  thread_local std::vector<T> buf[3];
   if (static_cast<int64_t>(buf[slot].size()) < n) {
     buf[slot].clear();
     buf[slot].shrink_to_fit();
@@ -156,10 +159,11 @@ constexpr int64_t kPerImageMinP = 1024;
 
 Plan make_plan(const Conv2dGeom& g, int version) {
   if (version == 1) return {1, true};
+  // Version 4 lowers like version 3.
   const int64_t per_image = g.C * g.R * g.S * g.Ho * g.Wo;
   const int64_t nb =
       std::max<int64_t>(1, std::min<int64_t>(g.B, kMaxColElems / std::max<int64_t>(per_image, 1)));
-  return {nb, nb == 1 || (version == 3 && g.Ho * g.Wo >= kPerImageMinP)};
+  return {nb, nb == 1 || (version >= 3 && g.Ho * g.Wo >= kPerImageMinP)};
 }
 
 // ------------------------------------------------------------ version 0
@@ -327,6 +331,35 @@ void backward_data_gemm(const Conv2dGeom& g, const T* dy, const T* w, T beta, T*
   }
 }
 
+// Version 4, stride 1: backward data is itself a forward convolution of dy
+// with the filter transposed over (K, C) and flipped over (R, S):
+//   dx[b,c,ih,iw] = sum_{k,r',s'} w'[c,k,r',s'] dy[b, k, ih - p' + r' d, iw - p' + s' d]
+//   w'[c,k,r',s'] = w[k, c, R-1-r', S-1-s'],  p' = d (R-1) - p  (needs p <= d)
+// (substitute r = R-1-r' in oh = ih + p - r d). That turns the backward GEMM
+// [CRS, P] = W^T [CRS, K] . dY [K, P], whose depth is only K, into the
+// forward's [C, P] = W' [C, KRS] . col(dy) with depth K*R*S, and col2im's
+// scattered read-modify-writes into im2col's plain copies.
+bool flipped_backward_data_applies(const Conv2dGeom& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.pad_h <= g.dil_h * (g.R - 1) &&
+         g.pad_w <= g.dil_w * (g.S - 1);
+}
+
+template <class T>
+void backward_data_flipped(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx) {
+  const int64_t RS = g.R * g.S;
+  T* wf = workspace<T>(2, g.K * g.C * RS);  // [C, K, R, S]
+#pragma omp parallel for collapse(2) schedule(static) if (g.K * g.C * RS > kOmpMinWork)
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t k = 0; k < g.K; ++k)
+      for (int64_t rs = 0; rs < RS; ++rs) wf[(c * g.K + k) * RS + rs] = w[(k * g.C + c) * RS + RS - 1 - rs];
+  Conv2dGeom t = g;
+  t.C = g.K, t.H = g.Ho, t.W = g.Wo;
+  t.K = g.C, t.Ho = g.H, t.Wo = g.W;
+  t.pad_h = g.dil_h * (g.R - 1) - g.pad_h;
+  t.pad_w = g.dil_w * (g.S - 1) - g.pad_w;
+  forward_gemm<T>(t, dy, wf, nullptr, beta, dx, 3);
+}
+
 template <class T>
 void backward_filter_gemm(const Conv2dGeom& g, const T* x, const T* dy, T beta, T* dw, T* dbias,
                           int version) {
@@ -378,6 +411,7 @@ template <class T>
 void conv2d_backward_data_cpu(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx,
                               int version) {
   if (version == 0) return backward_data_v0(g, dy, w, beta, dx);
+  if (version == 4 && flipped_backward_data_applies(g)) return backward_data_flipped(g, dy, w, beta, dx);
   backward_data_gemm(g, dy, w, beta, dx, version);
 }
 
