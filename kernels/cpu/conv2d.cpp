@@ -18,8 +18,9 @@
 // stride 1 computed as a forward convolution of dy (see
 // backward_data_flipped); it is live.
 //
-// Threads: im2col, col2im, gathers and scatters are OpenMP loops; the GEMMs
-// are OpenBLAS (its own pthreads), always called outside OpenMP regions.
+// Threads: the GEMMs are OpenBLAS (its own pthreads). im2col, col2im,
+// gathers and scatters run on short-lived std::threads (parallel_for below
+// says why not OpenMP); version 0 is plain OpenMP.
 // Workspaces (col, gathered Y/dY) are thread-local and only grow, so steady
 // state training does not allocate. Chunks are capped at kMaxColElems.
 //
@@ -28,8 +29,11 @@
 //
 // Test: make -j2 build/sirs_tests && ./build/sirs_tests --gtest_filter='Conv*'
 // Bench: make build/sirs_bench && ./build/sirs_bench --benchmark_filter=conv2d
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "kernels/conv2d.h"
@@ -69,10 +73,32 @@ T* workspace(int slot, int64_t n) {
   return buf[slot].data();
 }
 
+// body(i) for i in [0, n), in contiguous blocks over up to
+// omp_get_max_threads() threads when work (elements touched) is large.
+//
+// The data-movement loops of versions 1-4 (im2col, col2im, gathers) run on
+// short-lived std::threads rather than in OpenMP regions, because each of
+// them is followed by an OpenBLAS GEMM on OpenBLAS's own pthreads: libgomp's
+// idle workers keep spinning after a region ends (GOMP_SPINCOUNT, several ms
+// of PAUSE loops on this CPU) and take a core from the GEMM. Measured on the
+// 2-core box: the whole conv ran at 1-thread speed that way (docs/PERF.md).
+// Starting a thread costs tens of microseconds against milliseconds of work.
+template <class F>
+void parallel_for(int64_t n, int64_t work, const F& body) {
+  const int64_t nt = work > kOmpMinWork ? std::min<int64_t>(omp_get_max_threads(), n) : 1;
+  auto run = [&](int64_t t) {
+    for (int64_t i = n * t / nt, e = n * (t + 1) / nt; i < e; ++i) body(i);
+  };
+  if (nt <= 1) return run(0);
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < nt; ++t) pool.emplace_back(run, t);
+  run(0);
+  for (auto& th : pool) th.join();
+}
+
 template <class T>
 void scale(T* p, int64_t n, T beta) {
   if (beta == T(1)) return;
-#pragma omp parallel for if (n > kOmpMinWork)
   for (int64_t i = 0; i < n; ++i) p[i] = beta == T(0) ? T(0) : beta * p[i];
 }
 
@@ -80,9 +106,9 @@ void scale(T* p, int64_t n, T beta) {
 template <class T>
 void im2col(const Conv2dGeom& g, const T* x, int64_t b0, int64_t nb, T* col) {
   const int64_t P = g.Ho * g.Wo, CRS = g.C * g.R * g.S, ld = nb * P;
-#pragma omp parallel for collapse(2) schedule(static) if (CRS * ld > kOmpMinWork)
-  for (int64_t row = 0; row < CRS; ++row) {
-    for (int64_t bi = 0; bi < nb; ++bi) {
+  parallel_for(CRS * nb, CRS * ld, [&](int64_t i) {
+    {
+      const int64_t row = i / nb, bi = i % nb;
       const int64_t c = row / (g.R * g.S), r = (row / g.S) % g.R, s = row % g.S;
       const T* xp = x + ((b0 + bi) * g.C + c) * g.H * g.W;
       T* dst = col + row * ld + bi * P;
@@ -105,7 +131,7 @@ void im2col(const Conv2dGeom& g, const T* x, int64_t b0, int64_t nb, T* col) {
         std::fill(dst + hi, dst + g.Wo, T(0));
       }
     }
-  }
+  });
 }
 
 // dx[b0 .. b0+nb-1] = beta * dx + col2im(dcol): each (image, channel) plane
@@ -114,9 +140,9 @@ void im2col(const Conv2dGeom& g, const T* x, int64_t b0, int64_t nb, T* col) {
 template <class T>
 void col2im(const Conv2dGeom& g, const T* dcol, int64_t b0, int64_t nb, T beta, T* dx) {
   const int64_t P = g.Ho * g.Wo, ld = nb * P, HW = g.H * g.W;
-#pragma omp parallel for collapse(2) schedule(static) if (g.C * g.R * g.S * ld > kOmpMinWork)
-  for (int64_t bi = 0; bi < nb; ++bi) {
-    for (int64_t c = 0; c < g.C; ++c) {
+  parallel_for(nb * g.C, g.C * g.R * g.S * ld, [&](int64_t i) {
+    {
+      const int64_t bi = i / g.C, c = i % g.C;
       T* plane = dx + ((b0 + bi) * g.C + c) * HW;
       if (beta == T(0)) {
         std::fill(plane, plane + HW, T(0));
@@ -142,7 +168,7 @@ void col2im(const Conv2dGeom& g, const T* dcol, int64_t b0, int64_t nb, T beta, 
         }
       }
     }
-  }
+  });
 }
 
 // How versions 1-3 split the batch: nb images share one im2col/col2im
@@ -268,13 +294,12 @@ void forward_gemm(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T 
       // y = bias + beta * y first, so the GEMMs can accumulate into it.
       T gemm_beta = beta;
       if (bias) {
-#pragma omp parallel for collapse(2) schedule(static) if (g.K * ld > kOmpMinWork)
-        for (int64_t bi = 0; bi < nb; ++bi)
-          for (int64_t k = 0; k < g.K; ++k) {
-            T* dst = yb + (bi * g.K + k) * P;
-            for (int64_t p = 0; p < P; ++p)
-              dst[p] = beta == T(0) ? bias[k] : bias[k] + beta * dst[p];
-          }
+        parallel_for(nb * g.K, g.K * ld, [&](int64_t i) {
+          const int64_t k = i % g.K;
+          T* dst = yb + i * P;
+          for (int64_t p = 0; p < P; ++p)
+            dst[p] = beta == T(0) ? bias[k] : bias[k] + beta * dst[p];
+        });
         gemm_beta = T(1);
       }
       for (int64_t bi = 0; bi < nb; ++bi)
@@ -284,9 +309,9 @@ void forward_gemm(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T 
     }
     gemm_cpu<T>(false, false, g.K, ld, CRS, T(1), w, CRS, col, ld, T(0), ytmp, ld);
     // [K, nb, P] -> [nb, K, P], adding bias and beta * y on the way.
-#pragma omp parallel for collapse(2) schedule(static) if (g.K * ld > kOmpMinWork)
-    for (int64_t bi = 0; bi < nb; ++bi) {
-      for (int64_t k = 0; k < g.K; ++k) {
+    parallel_for(nb * g.K, g.K * ld, [&](int64_t i) {
+      {
+        const int64_t bi = i / g.K, k = i % g.K;
         const T* src = ytmp + k * ld + bi * P;
         T* dst = yb + (bi * g.K + k) * P;
         const T bk = bias ? bias[k] : T(0);
@@ -296,7 +321,7 @@ void forward_gemm(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T 
           for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + bk + beta * dst[p];
         }
       }
-    }
+    });
   }
 }
 
@@ -304,10 +329,10 @@ void forward_gemm(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T 
 template <class T>
 void gather_dy(const Conv2dGeom& g, const T* dy, int64_t b0, int64_t nb, T* dyg) {
   const int64_t P = g.Ho * g.Wo, ld = nb * P;
-#pragma omp parallel for collapse(2) schedule(static) if (g.K * ld > kOmpMinWork)
-  for (int64_t k = 0; k < g.K; ++k)
-    for (int64_t bi = 0; bi < nb; ++bi)
-      std::memcpy(dyg + k * ld + bi * P, dy + ((b0 + bi) * g.K + k) * P, sizeof(T) * P);
+  parallel_for(g.K * nb, g.K * ld, [&](int64_t i) {
+    const int64_t k = i / nb, bi = i % nb;
+    std::memcpy(dyg + k * ld + bi * P, dy + ((b0 + bi) * g.K + k) * P, sizeof(T) * P);
+  });
 }
 
 template <class T>
@@ -348,10 +373,10 @@ template <class T>
 void backward_data_flipped(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx) {
   const int64_t RS = g.R * g.S;
   T* wf = workspace<T>(2, g.K * g.C * RS);  // [C, K, R, S]
-#pragma omp parallel for collapse(2) schedule(static) if (g.K * g.C * RS > kOmpMinWork)
-  for (int64_t c = 0; c < g.C; ++c)
-    for (int64_t k = 0; k < g.K; ++k)
-      for (int64_t rs = 0; rs < RS; ++rs) wf[(c * g.K + k) * RS + rs] = w[(k * g.C + c) * RS + RS - 1 - rs];
+  parallel_for(g.C * g.K, g.K * g.C * RS, [&](int64_t i) {
+    const int64_t c = i / g.K, k = i % g.K;
+    for (int64_t rs = 0; rs < RS; ++rs) wf[i * RS + rs] = w[(k * g.C + c) * RS + RS - 1 - rs];
+  });
   Conv2dGeom t = g;
   t.C = g.K, t.H = g.Ho, t.W = g.Wo;
   t.K = g.C, t.Ho = g.H, t.Wo = g.W;
@@ -386,15 +411,14 @@ void backward_filter_gemm(const Conv2dGeom& g, const T* x, const T* dy, T beta, 
     }
   }
   if (dbias) {
-#pragma omp parallel for if (g.B * g.K * P > kOmpMinWork)
-    for (int64_t k = 0; k < g.K; ++k) {
+    parallel_for(g.K, g.B * g.K * P, [&](int64_t k) {
       T acc = 0;
       for (int64_t b = 0; b < g.B; ++b) {
         const T* p = dy + (b * g.K + k) * P;
         for (int64_t i = 0; i < P; ++i) acc += p[i];
       }
       dbias[k] = beta == T(0) ? acc : acc + beta * dbias[k];
-    }
+    });
   }
 }
 
