@@ -25,7 +25,9 @@
 //      and one OpenMP phase per call instead of two).
 //   4  as 3, but backward data with stride 1 runs as a forward convolution of
 //      dy with the (K, C)-transposed, (R, S)-flipped filter: a deep GEMM and
-//      im2col instead of a shallow GEMM and col2im. See docs/PERF.md.
+//      im2col instead of a shallow GEMM and col2im.
+//   5  as 4, with chunks of images capped at 8 MiB of im2col buffer (stays in
+//      L3 between im2col and GEMM) instead of 128 MiB. See docs/PERF.md.
 #pragma once
 
 #include <cstdint>
@@ -46,7 +48,7 @@ struct Conv2dGeom {
 };
 
 constexpr int kConv2dKernelVersion = 4;
-constexpr int kConv2dNumKernelVersions = 5;
+constexpr int kConv2dNumKernelVersions = 6;
 
 template <class T>
 void conv2d_forward_cpu(const Conv2dGeom& g,

@@ -16,11 +16,14 @@
 // are a strided sub-matrix), so a call alternates between OpenMP and
 // OpenBLAS threads only once. Version 4 is version 3 with backward data for
 // stride 1 computed as a forward convolution of dy (see
-// backward_data_flipped); it is live.
+// backward_data_flipped). Version 5 is version 4 with chunks capped at
+// 8 MiB of col so im2col's output is still in L3 when the GEMM reads it.
 //
 // Threads: the GEMMs are OpenBLAS (its own pthreads). im2col, col2im,
 // gathers and scatters run on short-lived std::threads (parallel_for below
-// says why not OpenMP); version 0 is plain OpenMP.
+// says why not OpenMP). Version 0 is serial on purpose: it only checks the
+// others (tests, bench), and an OpenMP region there would leave libgomp
+// workers spinning into the next version's GEMM.
 // Workspaces (col, gathered Y/dY) are thread-local and only grow, so steady
 // state training does not allocate. Chunks are capped at kMaxColElems.
 //
@@ -46,6 +49,9 @@ namespace {
 constexpr int64_t kOmpMinWork = 1 << 14;
 // Largest col buffer (elements) one chunk may use: 2^25 floats = 128 MiB.
 constexpr int64_t kMaxColElems = int64_t(1) << 25;
+// Version 5's chunk cap: 2^21 floats = 8 MiB, so the col buffer im2col writes
+// is still in the 32 MiB L3 when the GEMM reads it.
+constexpr int64_t kCacheColElems = int64_t(1) << 21;
 
 // Floor and ceil division for a possibly negative numerator, d > 0.
 inline int64_t floor_div(int64_t n, int64_t d) { return n >= 0 ? n / d : -((-n + d - 1) / d); }
@@ -185,10 +191,11 @@ constexpr int64_t kPerImageMinP = 1024;
 
 Plan make_plan(const Conv2dGeom& g, int version) {
   if (version == 1) return {1, true};
-  // Version 4 lowers like version 3.
+  // Version 4 lowers like version 3; version 5 in cache-sized chunks.
   const int64_t per_image = g.C * g.R * g.S * g.Ho * g.Wo;
+  const int64_t cap = version >= 5 ? kCacheColElems : kMaxColElems;
   const int64_t nb =
-      std::max<int64_t>(1, std::min<int64_t>(g.B, kMaxColElems / std::max<int64_t>(per_image, 1)));
+      std::max<int64_t>(1, std::min<int64_t>(g.B, cap / std::max<int64_t>(per_image, 1)));
   return {nb, nb == 1 || (version >= 3 && g.Ho * g.Wo >= kPerImageMinP)};
 }
 
@@ -197,7 +204,6 @@ Plan make_plan(const Conv2dGeom& g, int version) {
 template <class T>
 void forward_v0(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T beta, T* y) {
   const int64_t P = g.Ho * g.Wo;
-#pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < g.B; ++b) {
     for (int64_t k = 0; k < g.K; ++k) {
       T* yp = y + (b * g.K + k) * P;
@@ -224,7 +230,6 @@ void forward_v0(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T be
 template <class T>
 void backward_data_v0(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx) {
   const int64_t HW = g.H * g.W;
-#pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < g.B; ++b) {
     for (int64_t c = 0; c < g.C; ++c) {
       T* plane = dx + (b * g.C + c) * HW;
@@ -246,7 +251,6 @@ void backward_data_v0(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* d
 
 template <class T>
 void backward_filter_v0(const Conv2dGeom& g, const T* x, const T* dy, T beta, T* dw, T* dbias) {
-#pragma omp parallel for collapse(2) schedule(static)
   for (int64_t k = 0; k < g.K; ++k) {
     for (int64_t c = 0; c < g.C; ++c) {
       for (int64_t r = 0; r < g.R; ++r)
@@ -370,7 +374,8 @@ bool flipped_backward_data_applies(const Conv2dGeom& g) {
 }
 
 template <class T>
-void backward_data_flipped(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx) {
+void backward_data_flipped(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx,
+                           int version) {
   const int64_t RS = g.R * g.S;
   T* wf = workspace<T>(2, g.K * g.C * RS);  // [C, K, R, S]
   parallel_for(g.C * g.K, g.K * g.C * RS, [&](int64_t i) {
@@ -382,7 +387,7 @@ void backward_data_flipped(const Conv2dGeom& g, const T* dy, const T* w, T beta,
   t.K = g.C, t.Ho = g.H, t.Wo = g.W;
   t.pad_h = g.dil_h * (g.R - 1) - g.pad_h;
   t.pad_w = g.dil_w * (g.S - 1) - g.pad_w;
-  forward_gemm<T>(t, dy, wf, nullptr, beta, dx, 3);
+  forward_gemm<T>(t, dy, wf, nullptr, beta, dx, version == 4 ? 3 : version);
 }
 
 template <class T>
@@ -435,7 +440,8 @@ template <class T>
 void conv2d_backward_data_cpu(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx,
                               int version) {
   if (version == 0) return backward_data_v0(g, dy, w, beta, dx);
-  if (version == 4 && flipped_backward_data_applies(g)) return backward_data_flipped(g, dy, w, beta, dx);
+  if (version >= 4 && flipped_backward_data_applies(g))
+    return backward_data_flipped(g, dy, w, beta, dx, version);
   backward_data_gemm(g, dy, w, beta, dx, version);
 }
 
