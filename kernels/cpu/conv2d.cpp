@@ -113,29 +113,28 @@ template <class T>
 void im2col(const Conv2dGeom& g, const T* x, int64_t b0, int64_t nb, T* col) {
   const int64_t P = g.Ho * g.Wo, CRS = g.C * g.R * g.S, ld = nb * P;
   parallel_for(CRS * nb, CRS * ld, [&](int64_t i) {
-    {
-      const int64_t row = i / nb, bi = i % nb;
-      const int64_t c = row / (g.R * g.S), r = (row / g.S) % g.R, s = row % g.S;
-      const T* xp = x + ((b0 + bi) * g.C + c) * g.H * g.W;
-      T* dst = col + row * ld + bi * P;
-      const int64_t woff = s * g.dil_w - g.pad_w;
-      int64_t lo, hi;
-      valid_range(woff, g.stride_w, g.W, g.Wo, &lo, &hi);
-      for (int64_t oh = 0; oh < g.Ho; ++oh, dst += g.Wo) {
-        const int64_t ih = oh * g.stride_h - g.pad_h + r * g.dil_h;
-        if (ih < 0 || ih >= g.H) {
-          std::fill(dst, dst + g.Wo, T(0));
-          continue;
-        }
-        const T* src = xp + ih * g.W + woff;
-        std::fill(dst, dst + lo, T(0));
-        if (g.stride_w == 1) {
-          std::copy(src + lo, src + hi, dst + lo);
-        } else {
-          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * g.stride_w];
-        }
-        std::fill(dst + hi, dst + g.Wo, T(0));
+    const int64_t row = i / nb, bi = i % nb;
+    const int64_t c = row / (g.R * g.S), r = (row / g.S) % g.R, s = row % g.S;
+    const T* xp = x + ((b0 + bi) * g.C + c) * g.H * g.W;
+    T* dst = col + row * ld + bi * P;
+    const int64_t woff = s * g.dil_w - g.pad_w;
+    int64_t lo, hi;
+    valid_range(woff, g.stride_w, g.W, g.Wo, &lo, &hi);
+    for (int64_t oh = 0; oh < g.Ho; ++oh, dst += g.Wo) {
+      const int64_t ih = oh * g.stride_h - g.pad_h + r * g.dil_h;
+      if (ih < 0 || ih >= g.H) {
+        std::fill(dst, dst + g.Wo, T(0));
+        continue;
       }
+      // Input column of output column ow: ow * stride_w + woff (woff may be < 0).
+      const T* src = xp + ih * g.W;
+      std::fill(dst, dst + lo, T(0));
+      if (g.stride_w == 1) {
+        std::copy(src + lo + woff, src + hi + woff, dst + lo);
+      } else {
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * g.stride_w + woff];
+      }
+      std::fill(dst + hi, dst + g.Wo, T(0));
     }
   });
 }
@@ -147,29 +146,27 @@ template <class T>
 void col2im(const Conv2dGeom& g, const T* dcol, int64_t b0, int64_t nb, T beta, T* dx) {
   const int64_t P = g.Ho * g.Wo, ld = nb * P, HW = g.H * g.W;
   parallel_for(nb * g.C, g.C * g.R * g.S * ld, [&](int64_t i) {
-    {
-      const int64_t bi = i / g.C, c = i % g.C;
-      T* plane = dx + ((b0 + bi) * g.C + c) * HW;
-      if (beta == T(0)) {
-        std::fill(plane, plane + HW, T(0));
-      } else if (beta != T(1)) {
-        for (int64_t i = 0; i < HW; ++i) plane[i] *= beta;
-      }
-      for (int64_t r = 0; r < g.R; ++r) {
-        for (int64_t s = 0; s < g.S; ++s) {
-          const T* src = dcol + ((c * g.R + r) * g.S + s) * ld + bi * P;
-          const int64_t woff = s * g.dil_w - g.pad_w;
-          int64_t lo, hi;
-          valid_range(woff, g.stride_w, g.W, g.Wo, &lo, &hi);
-          for (int64_t oh = 0; oh < g.Ho; ++oh, src += g.Wo) {
-            const int64_t ih = oh * g.stride_h - g.pad_h + r * g.dil_h;
-            if (ih < 0 || ih >= g.H) continue;
-            T* dst = plane + ih * g.W + woff;
-            if (g.stride_w == 1) {
-              for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += src[ow];
-            } else {
-              for (int64_t ow = lo; ow < hi; ++ow) dst[ow * g.stride_w] += src[ow];
-            }
+    const int64_t bi = i / g.C, c = i % g.C;
+    T* plane = dx + ((b0 + bi) * g.C + c) * HW;
+    if (beta == T(0)) {
+      std::fill(plane, plane + HW, T(0));
+    } else if (beta != T(1)) {
+      for (int64_t j = 0; j < HW; ++j) plane[j] *= beta;
+    }
+    for (int64_t r = 0; r < g.R; ++r) {
+      for (int64_t s = 0; s < g.S; ++s) {
+        const T* src = dcol + ((c * g.R + r) * g.S + s) * ld + bi * P;
+        const int64_t woff = s * g.dil_w - g.pad_w;
+        int64_t lo, hi;
+        valid_range(woff, g.stride_w, g.W, g.Wo, &lo, &hi);
+        for (int64_t oh = 0; oh < g.Ho; ++oh, src += g.Wo) {
+          const int64_t ih = oh * g.stride_h - g.pad_h + r * g.dil_h;
+          if (ih < 0 || ih >= g.H) continue;
+          T* dst = plane + ih * g.W;
+          if (g.stride_w == 1) {
+            for (int64_t ow = lo; ow < hi; ++ow) dst[ow + woff] += src[ow];
+          } else {
+            for (int64_t ow = lo; ow < hi; ++ow) dst[ow * g.stride_w + woff] += src[ow];
           }
         }
       }
@@ -314,16 +311,14 @@ void forward_gemm(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T 
     gemm_cpu<T>(false, false, g.K, ld, CRS, T(1), w, CRS, col, ld, T(0), ytmp, ld);
     // [K, nb, P] -> [nb, K, P], adding bias and beta * y on the way.
     parallel_for(nb * g.K, g.K * ld, [&](int64_t i) {
-      {
-        const int64_t bi = i / g.K, k = i % g.K;
-        const T* src = ytmp + k * ld + bi * P;
-        T* dst = yb + (bi * g.K + k) * P;
-        const T bk = bias ? bias[k] : T(0);
-        if (beta == T(0)) {
-          for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + bk;
-        } else {
-          for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + bk + beta * dst[p];
-        }
+      const int64_t bi = i / g.K, k = i % g.K;
+      const T* src = ytmp + k * ld + bi * P;
+      T* dst = yb + (bi * g.K + k) * P;
+      const T bk = bias ? bias[k] : T(0);
+      if (beta == T(0)) {
+        for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + bk;
+      } else {
+        for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + bk + beta * dst[p];
       }
     });
   }
