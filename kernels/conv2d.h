@@ -26,8 +26,8 @@
 //   4  as 3, but backward data with stride 1 runs as a forward convolution of
 //      dy with the (K, C)-transposed, (R, S)-flipped filter: a deep GEMM and
 //      im2col instead of a shallow GEMM and col2im.
-//   5  as 4, with chunks of images capped at 8 MiB of im2col buffer (stays in
-//      L3 between im2col and GEMM) instead of 128 MiB. See docs/PERF.md.
+//   5  as 4, with equal chunks of images capped at 16 MiB of im2col buffer
+//      (stays in L3 between im2col and GEMM) instead of 128 MiB. See docs/PERF.md.
 #pragma once
 
 #include <cstdint>

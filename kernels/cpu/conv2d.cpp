@@ -16,8 +16,8 @@
 // are a strided sub-matrix), so a call alternates between OpenMP and
 // OpenBLAS threads only once. Version 4 is version 3 with backward data for
 // stride 1 computed as a forward convolution of dy (see
-// backward_data_flipped). Version 5 is version 4 with chunks capped at
-// 8 MiB of col so im2col's output is still in L3 when the GEMM reads it.
+// backward_data_flipped). Version 5 is version 4 with equal chunks capped at
+// 16 MiB of col so im2col's output is still in L3 when the GEMM reads it.
 //
 // Threads: the GEMMs are OpenBLAS (its own pthreads). im2col, col2im,
 // gathers and scatters run on short-lived std::threads (parallel_for below
@@ -49,9 +49,9 @@ namespace {
 constexpr int64_t kOmpMinWork = 1 << 14;
 // Largest col buffer (elements) one chunk may use: 2^25 floats = 128 MiB.
 constexpr int64_t kMaxColElems = int64_t(1) << 25;
-// Version 5's chunk cap: 2^21 floats = 8 MiB, so the col buffer im2col writes
-// is still in the 32 MiB L3 when the GEMM reads it.
-constexpr int64_t kCacheColElems = int64_t(1) << 21;
+// Version 5's chunk cap: 2^22 floats = 16 MiB, so the col buffer im2col
+// writes is still in the 32 MiB L3 when the GEMM reads it.
+constexpr int64_t kCacheColElems = int64_t(1) << 22;
 
 // Floor and ceil division for a possibly negative numerator, d > 0.
 inline int64_t floor_div(int64_t n, int64_t d) { return n >= 0 ? n / d : -((-n + d - 1) / d); }
@@ -191,8 +191,9 @@ Plan make_plan(const Conv2dGeom& g, int version) {
   // Version 4 lowers like version 3; version 5 in cache-sized chunks.
   const int64_t per_image = g.C * g.R * g.S * g.Ho * g.Wo;
   const int64_t cap = version >= 5 ? kCacheColElems : kMaxColElems;
-  const int64_t nb =
-      std::max<int64_t>(1, std::min<int64_t>(g.B, cap / std::max<int64_t>(per_image, 1)));
+  int64_t nb = std::max<int64_t>(1, std::min<int64_t>(g.B, cap / std::max<int64_t>(per_image, 1)));
+  // Version 5: equal chunks (a divisor of B), not e.g. 7 + 1.
+  while (version >= 5 && g.B % nb != 0) --nb;
   return {nb, nb == 1 || (version >= 3 && g.Ho * g.Wo >= kPerImageMinP)};
 }
 
