@@ -11,13 +11,14 @@
 // gathers/scatters Y and dY into [K, nb*P] for one GEMM per chunk: an extra
 // copy, cheap next to the GEMM, that buys much better GEMM shapes when P is
 // small (8x8 images: 64 columns per image, 512 per chunk of 8). Version 3
-// (live) keeps version 2's one im2col/col2im per chunk but, when P is large,
-// runs one GEMM per image straight on the NCHW planes (col columns bi*P..
-// are a strided sub-matrix), so a call alternates between OpenMP and
-// OpenBLAS threads only once. Version 4 is version 3 with backward data for
-// stride 1 computed as a forward convolution of dy (see
+// keeps version 2's one im2col/col2im per chunk but, when P is large, runs
+// one GEMM per image straight on the NCHW planes (col columns bi*P.. are a
+// strided sub-matrix), so there is no gather/scatter and one switch between
+// our threads and OpenBLAS's per call. Version 4 (live) is version 3 with
+// backward data for stride 1 computed as a forward convolution of dy (see
 // backward_data_flipped). Version 5 is version 4 with equal chunks capped at
-// 16 MiB of col so im2col's output is still in L3 when the GEMM reads it.
+// 16 MiB of col so im2col's output is still in L3 when the GEMM reads it (not
+// promoted: no clear gain in the measurements, docs/PERF.md).
 //
 // Threads: the GEMMs are OpenBLAS (its own pthreads). im2col, col2im,
 // gathers and scatters run on short-lived std::threads (parallel_for below
@@ -28,7 +29,8 @@
 // state training does not allocate. Chunks are capped at kMaxColElems.
 //
 // Version 0 is the direct loop nest, kept as the reference the tests and the
-// bench check the others against. Live: kConv2dKernelVersion (conv2d.h).
+// bench check the others against. Live: kConv2dKernelVersion (conv2d.h),
+// promoted by changing that one constant.
 //
 // Test: make -j2 build/sirs_tests && ./build/sirs_tests --gtest_filter='Conv*'
 // Bench: make build/sirs_bench && ./build/sirs_bench --benchmark_filter=conv2d
