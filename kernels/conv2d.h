@@ -1,0 +1,79 @@
+// 2-D convolution (cross-correlation, as PyTorch), no groups.
+//
+//   y[b,k,oh,ow] = bias[k] + sum_{c,r,s} w[k,c,r,s] * x[b, c, oh*sh - ph + r*dh, ow*sw - pw + s*dw]
+//
+// with x read as 0 outside [0,H) x [0,W) (zero padding). Layouts are
+// contiguous NCHW: x [B, C, H, W], w [K, C, R, S], y [B, K, Ho, Wo] with
+// Ho = floor((H + 2 ph - dh (R-1) - 1) / sh) + 1 (conv2d_out_size), Wo alike.
+//
+// Backward, from dy = dL/dy [B, K, Ho, Wo]:
+//   dx[b,c,ih,iw] = sum over (k, r, s, oh, ow) that read x[b,c,ih,iw] of dy[b,k,oh,ow] * w[k,c,r,s]
+//   dw[k,c,r,s]   = sum_{b,oh,ow} dy[b,k,oh,ow] * x[b, c, oh*sh - ph + r*dh, ow*sw - pw + s*dw]
+//   dbias[k]      = sum_{b,oh,ow} dy[b,k,oh,ow]
+//
+// Every output is out = result + beta * out, as in BLAS: beta = 0 overwrites
+// (old contents never read), beta = 1 accumulates into an existing gradient.
+//
+// Kernel versions (kernels/cpu/conv2d.cpp), picked by the `version` argument;
+// kConv2dKernelVersion is the live one:
+//   0  direct loops: the readable reference, slow.
+//   1  im2col + one GEMM per image (col2im for backward data).
+//   2  im2col over a chunk of images + one GEMM per chunk on gathered
+//      [K, nb*P] data: bigger GEMMs for the small late-stage images.
+//   3  as 2, but when P = Ho*Wo is large each image of the chunk gets its own
+//      GEMM that reads/writes its NCHW planes in place (no gather/scatter,
+//      and one OpenMP phase per call instead of two).
+//   4  as 3, but backward data with stride 1 runs as a forward convolution of
+//      dy with the (K, C)-transposed, (R, S)-flipped filter: a deep GEMM and
+//      im2col instead of a shallow GEMM and col2im.
+//   5  as 4, with equal chunks of images capped at 16 MiB of im2col buffer
+//      (stays in L3 between im2col and GEMM) instead of 128 MiB. See docs/PERF.md.
+#pragma once
+
+#include <cstdint>
+
+namespace sirs {
+
+inline int64_t conv2d_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+  return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+}
+
+// Sizes of one convolution. Ho, Wo from conv2d_out_size, both >= 1; all
+// other sizes >= 1 except B, which may be 0.
+struct Conv2dGeom {
+  int64_t B, C, H, W;  // input
+  int64_t K, R, S;     // filters: K output channels of [C, R, S]
+  int64_t Ho, Wo;      // output
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+};
+
+constexpr int kConv2dKernelVersion = 4;
+constexpr int kConv2dNumKernelVersions = 6;
+
+template <class T>
+void conv2d_forward_cpu(const Conv2dGeom& g,
+                        const T* x,     // [B, C, H, W]
+                        const T* w,     // [K, C, R, S]
+                        const T* bias,  // [K], or null for none
+                        T beta,
+                        T* y,  // [B, K, Ho, Wo]
+                        int version = kConv2dKernelVersion);
+
+template <class T>
+void conv2d_backward_data_cpu(const Conv2dGeom& g,
+                              const T* dy,  // [B, K, Ho, Wo]
+                              const T* w,   // [K, C, R, S]
+                              T beta,
+                              T* dx,  // [B, C, H, W]
+                              int version = kConv2dKernelVersion);
+
+template <class T>
+void conv2d_backward_filter_cpu(const Conv2dGeom& g,
+                                const T* x,   // [B, C, H, W]
+                                const T* dy,  // [B, K, Ho, Wo]
+                                T beta,
+                                T* dw,     // [K, C, R, S]
+                                T* dbias,  // [K], or null when not wanted
+                                int version = kConv2dKernelVersion);
+
+}  // namespace sirs

@@ -1,0 +1,207 @@
+// conv2d: hand-computed and PyTorch-produced outputs, every kernel version
+// against the direct-loop reference (forward, backward data, backward filter,
+// overwrite and accumulate), gradients by finite differences over strides,
+// padding, dilation, odd sizes and non-square kernels, float32 against
+// float64, and the error messages.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "autograd/conv.h"
+#include "autograd/gradcheck.h"
+#include "kernels/conv2d.h"
+
+using namespace sirs;
+
+namespace {
+
+Tensor leaf(const Shape& s, uint64_t seed) {
+  Generator g(seed);
+  return randn(s, DType::F64, &g).set_requires_grad();
+}
+
+// One assertion per vector (the kernel comparisons have ~10^5 elements):
+// fails with the worst element, and on any NaN.
+void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
+  ASSERT_EQ(got.size(), want.size());
+  size_t worst = 0;
+  double worst_err = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    double e = std::fabs(got[i] - want[i]);
+    if (!(e <= worst_err)) worst = i, worst_err = std::isnan(e) ? INFINITY : e;
+  }
+  EXPECT_LE(worst_err, tol) << "element " << worst << ": got " << (got.empty() ? 0 : got[worst])
+                            << ", want " << (want.empty() ? 0 : want[worst]);
+}
+
+Conv2dOptions opts(int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw) {
+  Conv2dOptions o;
+  o.stride_h = sh, o.stride_w = sw, o.pad_h = ph, o.pad_w = pw, o.dil_h = dh, o.dil_w = dw;
+  return o;
+}
+
+}  // namespace
+
+TEST(Conv, HandComputed) {
+  // w = [[1, 0], [0, -1]]: y[i, j] = x[i, j] - x[i+1, j+1] + bias = -4 + 0.5 everywhere.
+  Tensor x = arange(1, 10, 1, DType::F64).reshape({1, 1, 3, 3});
+  Tensor w = from_vector({1, 0, 0, -1}, {1, 1, 2, 2}, DType::F64);
+  Tensor y = conv2d(x, w, from_vector({0.5}, {1}, DType::F64));
+  EXPECT_EQ(y.shape(), (Shape{1, 1, 2, 2}));
+  EXPECT_EQ(y.to_vector(), (std::vector<double>{-3.5, -3.5, -3.5, -3.5}));
+  // 3x3 ones with padding 1 counts the in-bounds neighbours: corners 4, edges 6, centre 9.
+  Tensor s = conv2d(ones({1, 1, 3, 3}, DType::F64), ones({1, 1, 3, 3}, DType::F64), Tensor(), 1, 1);
+  EXPECT_EQ(s.to_vector(), (std::vector<double>{4, 6, 4, 6, 9, 6, 4, 6, 4}));
+}
+
+TEST(Conv, MatchesPyTorchStridePadDilation) {
+  // Produced with PyTorch 1.13 (python3-torch):
+  //   x = torch.arange(50.).reshape(1,2,5,5)*0.1; w = (torch.arange(24.).reshape(2,2,2,3)-12)*0.1
+  //   F.conv2d(x, w, torch.tensor([0.5,-0.5]), stride=2, padding=1)
+  //   F.conv2d(x, w, None, stride=1, padding=(0,1), dilation=2)
+  std::vector<double> xv(50), wv(24);
+  for (int i = 0; i < 50; ++i) xv[i] = i * 0.1;
+  for (int i = 0; i < 24; ++i) wv[i] = (i - 12) * 0.1;
+  Tensor x = from_vector(xv, {1, 2, 5, 5}, DType::F64);
+  Tensor w = from_vector(wv, {2, 2, 2, 3}, DType::F64);
+  Tensor b = from_vector({0.5, -0.5}, {2}, DType::F64);
+  Tensor y1 = conv2d(x, w, b, 2, 1);
+  EXPECT_EQ(y1.shape(), (Shape{1, 2, 3, 3}));
+  expect_near(y1.to_vector(),
+              {-0.33, -1.56, -1.51, -6.02, -11.63, -9.34, -10.82, -19.43, -14.94, 4.91, 7.88, 5.17,
+               12.66, 19.05, 12.22, 17.46, 25.65, 16.22},
+              1e-9);
+  Tensor y2 = conv2d(x, w, Tensor(), opts(1, 1, 0, 1, 2, 2));
+  EXPECT_EQ(y2.shape(), (Shape{1, 2, 3, 3}));
+  expect_near(y2.to_vector(),
+              {-5.72, -9.65, -7.28, -8.12, -13.55, -10.08, -10.52, -17.45, -12.88, 13.0, 18.43,
+               11.44, 15.4, 21.73, 13.44, 17.8, 25.03, 15.44},
+              1e-9);
+}
+
+// Every kernel version against version 0 on raw buffers, with beta = 0
+// (old contents must be ignored: they start as NaN) and beta = 1.
+struct ConvCase {
+  int64_t B, C, H, W, K, R, S, sh, sw, ph, pw, dh, dw;
+};
+
+void check_versions_against_reference(const ConvCase& c, int first_version = 1) {
+  Conv2dGeom g{c.B, c.C, c.H, c.W, c.K, c.R, c.S, 0, 0};
+  g.stride_h = c.sh, g.stride_w = c.sw, g.pad_h = c.ph, g.pad_w = c.pw, g.dil_h = c.dh,
+  g.dil_w = c.dw;
+  g.Ho = conv2d_out_size(g.H, g.R, g.stride_h, g.pad_h, g.dil_h);
+  g.Wo = conv2d_out_size(g.W, g.S, g.stride_w, g.pad_w, g.dil_w);
+  Generator gen(static_cast<uint64_t>(c.C * 100 + c.H));
+  std::vector<double> x = randn({g.B, g.C, g.H, g.W}, DType::F64, &gen).to_vector();
+  std::vector<double> w = randn({g.K, g.C, g.R, g.S}, DType::F64, &gen).to_vector();
+  std::vector<double> bias = randn({g.K}, DType::F64, &gen).to_vector();
+  std::vector<double> dy = randn({g.B, g.K, g.Ho, g.Wo}, DType::F64, &gen).to_vector();
+  for (double beta : {0.0, 1.0}) {
+    auto fill = [&](size_t n) { return std::vector<double>(n, beta == 0 ? NAN : 0.25); };
+    std::vector<double> y0 = fill(dy.size()), dx0 = fill(x.size()), dw0 = fill(w.size()),
+                        db0 = fill(bias.size());
+    conv2d_forward_cpu<double>(g, x.data(), w.data(), bias.data(), beta, y0.data(), 0);
+    conv2d_backward_data_cpu<double>(g, dy.data(), w.data(), beta, dx0.data(), 0);
+    conv2d_backward_filter_cpu<double>(g, x.data(), dy.data(), beta, dw0.data(), db0.data(), 0);
+    for (int v = first_version; v < kConv2dNumKernelVersions; ++v) {
+      SCOPED_TRACE("version " + std::to_string(v) + " beta " + std::to_string(beta) + " C " +
+                   std::to_string(c.C) + " H " + std::to_string(c.H));
+      std::vector<double> y = fill(dy.size()), dx = fill(x.size()), dw = fill(w.size()),
+                          db = fill(bias.size());
+      conv2d_forward_cpu<double>(g, x.data(), w.data(), bias.data(), beta, y.data(), v);
+      conv2d_backward_data_cpu<double>(g, dy.data(), w.data(), beta, dx.data(), v);
+      conv2d_backward_filter_cpu<double>(g, x.data(), dy.data(), beta, dw.data(), db.data(), v);
+      expect_near(y, y0, 1e-10);
+      expect_near(dx, dx0, 1e-10);
+      expect_near(dw, dw0, 1e-10);
+      expect_near(db, db0, 1e-10);
+    }
+  }
+}
+
+TEST(Conv, KernelVersionsMatchReference) {
+  const ConvCase cases[] = {{3, 2, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1},
+                            {2, 3, 9, 8, 2, 3, 2, 2, 1, 0, 1, 1, 2},
+                            {1, 1, 5, 5, 1, 1, 1, 1, 1, 0, 0, 1, 1},
+                            {2, 4, 6, 7, 3, 2, 3, 2, 3, 1, 2, 2, 1},
+                            // P = 32*32 >= 1024: the per-image GEMMs of versions 3 to 5.
+                            {2, 1, 32, 32, 2, 3, 3, 1, 1, 1, 1, 1, 1}};
+  for (const ConvCase& c : cases) check_versions_against_reference(c);
+}
+
+TEST(Conv, KernelVersionsMatchReferenceInChunks) {
+  // Version 5 splits this batch into chunks of 2 images (16 MiB of col per
+  // chunk holds 3, and 3 does not divide 4), each image with its own GEMM.
+  // Versions below 5 take the whole batch at this size (checked above).
+  check_versions_against_reference({4, 64, 45, 45, 1, 3, 3, 1, 1, 1, 1, 1, 1}, 5);
+}
+
+TEST(Conv, Gradcheck) {
+  auto check = [](const char* what, const Shape& xs, const Shape& ws, bool bias,
+                  const Conv2dOptions& o) {
+    std::vector<Tensor> in = {leaf(xs, 1), leaf(ws, 2)};
+    if (bias) in.push_back(leaf({ws[0]}, 3));
+    GradcheckResult r = gradcheck(
+        [&](const std::vector<Tensor>& t) {
+          return conv2d(t[0], t[1], t.size() > 2 ? t[2] : Tensor(), o);
+        },
+        in);
+    EXPECT_TRUE(r.ok) << what << "\n" << r.report;
+  };
+  check("3x3 pad 1", {2, 3, 5, 5}, {4, 3, 3, 3}, true, opts(1, 1, 1, 1, 1, 1));
+  check("stride 2, odd sizes", {1, 2, 7, 5}, {3, 2, 3, 3}, true, opts(2, 2, 1, 1, 1, 1));
+  check("dilation 2, no bias", {2, 2, 7, 6}, {2, 2, 3, 3}, false, opts(1, 1, 2, 2, 2, 2));
+  check("non-square kernel, mixed stride/pad", {1, 3, 6, 7}, {2, 3, 2, 3}, true,
+        opts(2, 1, 0, 1, 1, 1));
+  check("1x1", {2, 4, 3, 3}, {3, 4, 1, 1}, false, opts(1, 1, 0, 0, 1, 1));
+  // Non-contiguous input (a permuted view).
+  GradcheckResult r = gradcheck(
+      [](const std::vector<Tensor>& t) {
+        return conv2d(t[0].permute({0, 3, 1, 2}), t[1], Tensor(), 1, 1);
+      },
+      {leaf({2, 5, 4, 3}, 4), leaf({2, 3, 3, 3}, 5)});
+  EXPECT_TRUE(r.ok) << "permuted input\n" << r.report;
+}
+
+TEST(Conv, Float32MatchesFloat64) {
+  Generator g(7);
+  Tensor x = randn({2, 8, 11, 9}, DType::F64, &g), w = randn({6, 8, 3, 3}, DType::F64, &g);
+  Tensor b = randn({6}, DType::F64, &g);
+  Tensor y64 = conv2d(x, w, b, 2, 1);
+  Tensor y32 = conv2d(x.to(DType::F32), w.to(DType::F32), b.to(DType::F32), 2, 1);
+  EXPECT_EQ(y32.dtype(), DType::F32);
+  expect_near(y32.to_vector(), y64.to_vector(), 1e-4);
+  // Gradients too.
+  Tensor x32 = x.to(DType::F32).set_requires_grad(), w32 = w.to(DType::F32).set_requires_grad();
+  Tensor x64 = x.detach().set_requires_grad(), w64 = w.detach().set_requires_grad();
+  Tensor dy = randn(y64.shape(), DType::F64, &g);
+  conv2d(x32, w32, Tensor(), 2, 1).backward(dy.to(DType::F32));
+  conv2d(x64, w64, Tensor(), 2, 1).backward(dy);
+  expect_near(x32.grad().to_vector(), x64.grad().to_vector(), 1e-4);
+  expect_near(w32.grad().to_vector(), w64.grad().to_vector(), 1e-3);
+}
+
+TEST(Conv, ErrorMessages) {
+  try {
+    conv2d(zeros({1, 3, 8, 8}), zeros({4, 2, 3, 3}));
+    FAIL() << "expected ShapeError";
+  } catch (const ShapeError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("conv2d"), std::string::npos) << m;
+    EXPECT_NE(m.find("[1, 3, 8, 8]"), std::string::npos) << m;
+    EXPECT_NE(m.find("[4, 2, 3, 3]"), std::string::npos) << m;
+  }
+  try {
+    conv2d(zeros({1, 1, 2, 2}), zeros({1, 1, 5, 5}), Tensor(), 1, 1);
+    FAIL() << "expected ShapeError";
+  } catch (const ShapeError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("larger than the padded input"), std::string::npos) << m;
+  }
+  // Dilation makes a 3x3 kernel span 5x5: too large for a 4x4 input.
+  EXPECT_THROW(conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 3, 3}), Tensor(), 1, 0, 2), ShapeError);
+  EXPECT_THROW(conv2d(zeros({1, 8, 8}), zeros({1, 1, 3, 3})), ShapeError);
+  EXPECT_THROW(conv2d(zeros({1, 1, 8, 8}), zeros({2, 1, 3, 3}), zeros({3})), ShapeError);
+  EXPECT_THROW(conv2d(zeros({1, 1, 8, 8}), zeros({1, 1, 3, 3}), Tensor(), 0), ValueError);
+  EXPECT_THROW(conv2d(zeros({1, 1, 8, 8}), zeros({1, 1, 3, 3}, DType::F64)), DTypeError);
+}
