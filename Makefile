@@ -30,7 +30,7 @@ LDLIBS   += -ltiff -lstb -lopenblas -fopenmp -pthread $(SAN)
 # folder is missing); the environment variable of the same name overrides it
 # at run time.
 SIRS_SAMPLES_DIR ?= $(CURDIR)/../shared/samples
-$(BUILD)/obj/tests/%.o: CPPFLAGS += -DSIRS_SAMPLES_DIR='"$(SIRS_SAMPLES_DIR)"'
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -DSIRS_SAMPLES_DIR='"$(SIRS_SAMPLES_DIR)"' -DSIRS_SOURCE_DIR='"$(CURDIR)"'
 $(BUILD)/obj/bench/%.o: CPPFLAGS += -DSIRS_SAMPLES_DIR='"$(SIRS_SAMPLES_DIR)"'
 
 LIB_SRCS  := $(wildcard tensor/*.cpp autograd/*.cpp kernels/cpu/*.cpp layers/*.cpp models/*.cpp data/*.cpp)
