@@ -139,7 +139,10 @@ struct Ctx {
   float uni(float a, float b) { return float(rng.uniform(a, b)); }
   Vec2 centre() const { return {S * 0.5f, S * 0.5f}; }
 
+  // At least 3 pixels between discs whatever the size, so separate entities
+  // never touch in the mask, even after the 0.75 px growth of thin shapes.
   bool is_free(Vec2 c, float r, float gap) const {
+    gap = std::max(gap, 3.f);
     for (const Disc& d : reserved)
       if (length(c - d.c) < r + d.r + gap) return false;
     return true;
@@ -359,7 +362,8 @@ float sd_plane(Vec2 p, Vec2 c, float len, float ang) {
   float d = sd_segment(q, {-0.47f, 0}, {0.45f, 0}, 0.055f);
   d = std::min(d, sd_polygon(q, kWing, 8));
   d = std::min(d, sd_polygon(q, kTail, 7));
-  return d * len;
+  // Grown by 0.75 px so thin tips and tails stay 4-connected at any size.
+  return d * len - 0.75f;
 }
 
 void draw_plane(Ctx& c, Vec2 p0, float len, float ang, Rgb col) {
@@ -385,7 +389,7 @@ const Vec2 kHull[] = {{0.5f, 0.f}, {0.3f, 0.14f}, {-0.48f, 0.13f}, {-0.5f, 0.f},
 
 float sd_boat(Vec2 p, Vec2 c, float len, float ang) {
   const Vec2 q = rotate(p - c, -ang) * (1.f / len);
-  return sd_polygon(q, kHull, 6) * len;
+  return sd_polygon(q, kHull, 6) * len - 0.75f;  // see sd_plane
 }
 
 void draw_wake(Ctx& c, Vec2 p0, float len, float ang) {
@@ -1048,7 +1052,7 @@ void draw_court(Ctx& c, Vec2 p0, float hx, float hy, float ang, bool tennis, Rgb
               const Vec2 q = rotate(p - p0, -ang);
               float d = std::fabs(sd_box(q, {0, 0}, ix, iy, 0)) - w;
               if (tennis) {
-                d = std::min(d, std::max(std::fabs(q.y) - iy, std::fabs(std::fabs(q.y) - iy * 0.75f) - w));  // singles
+                d = std::min(d, std::max(std::fabs(q.x) - ix, std::fabs(std::fabs(q.y) - iy * 0.75f) - w));  // singles
                 d = std::min(d, std::max(std::fabs(q.x) - ix * 0.55f, std::fabs(q.y) - w));                  // centre service
                 d = std::min(d, std::max(std::fabs(std::fabs(q.x) - ix * 0.55f) - w, std::fabs(q.y) - iy * 0.75f));
                 d = std::min(d, std::max(std::fabs(q.x) - 1.2f * w, std::fabs(q.y) - iy - 1.5f * c.u));  // net
@@ -1060,9 +1064,9 @@ void draw_court(Ctx& c, Vec2 p0, float hx, float hy, float ang, bool tennis, Rgb
                   d = std::min(d, std::fabs(length(k) - iy * 0.8f) - w);                          // three-point arc
                   d = std::min(d, std::fabs(sd_box(k, {0, 0}, ix * 0.32f, iy * 0.28f, 0)) - w);  // key
                 }
-                d = std::max(d, sd_box(q, {0, 0}, ix + w, iy + w, 0));
               }
-              return d;
+              // Lines never leave the court (the net posts stop at its edge).
+              return std::max(d, sd_box(q, {0, 0}, hx, hy, 0));
             },
             [](Vec2) { return rgb(236, 236, 232); }, kCourt);
 }
@@ -1149,8 +1153,9 @@ void scene_baseball(Ctx& c) {
     float r, dir;
   };
   std::vector<F> fields;
-  for (int i = 0; i < n; ++i) {
-    const float r = (large ? c.uni(70, 95) : c.uni(38, 52)) * c.u;
+  for (int i = 0, tries = 0; i < n && tries < 40 * n; ++tries) {
+    const float shrink = tries < 20 ? 1.f : 0.7f;  // a smaller fan when a large one keeps failing
+    const float r = (large ? c.uni(70, 95) : c.uni(38, 52)) * c.u * shrink;
     Vec2 p;
     // The apex (home plate) sits at c; the fan opens towards dir.
     const float dir = c.uni(0, 2 * kPi);
@@ -1165,6 +1170,7 @@ void scene_baseball(Ctx& c) {
     if (!ok || !c.inside(apex, 2)) continue;
     fields.push_back({apex, r, dir});
     c.reserved.push_back({p, r * 0.55f});
+    ++i;
   }
   draw_houses(c, 30, 0.35f, [](Vec2) { return true; }, true);
   draw_trees(c, 50, [](Vec2) { return true; });
@@ -1222,14 +1228,15 @@ void scene_center(Ctx& c) {
   c.ground(g);
   const Vec2 p0 = c.centre() + Vec2{c.uni(-1, 1), c.uni(-1, 1)} * (c.S * 0.5f - r - 6 * c.u);
   const float ang = c.uni(0, kPi);
-  const Vec2 tri[3] = {p0 + rotate(Vec2{r, 0}, ang), p0 + rotate(Vec2{r, 0}, ang + 2.094f),
-                       p0 + rotate(Vec2{r, 0}, ang + 4.189f)};
+  // Rounded triangle: a smaller one grown by 0.15 r.
+  const Vec2 tri[3] = {p0 + rotate(Vec2{0.8f * r, 0}, ang), p0 + rotate(Vec2{0.8f * r, 0}, ang + 2.094f),
+                       p0 + rotate(Vec2{0.8f * r, 0}, ang + 4.189f)};
   auto sd = [&](Vec2 p, float grow) {
     switch (shape) {
       case 0: return sd_circle(p, p0, r + grow);
       case 1: return sd_box(p, p0, r * 0.78f + grow, r * 0.78f + grow, ang, 4 * c.u);
       case 2: return sd_ellipse(p, p0, r + grow, r * 0.65f + grow, ang);
-      default: return sd_polygon(p, tri, 3) - grow;
+      default: return sd_polygon(p, tri, 3) - 0.15f * r - grow;
     }
   };
   c.reserved.push_back({p0, r + 2});
