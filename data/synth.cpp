@@ -73,12 +73,12 @@ Rgb ground_at(const Ground& g, Vec2 p, float u) {
       return scale(c, 0.92f + 0.16f * fine);
     }
     case GroundKind::kForest: {
-      // Crowns: small-scale noise thresholded into bright tops and dark gaps.
-      const float f = fbm(x / 3.2f, y / 3.2f, 3, g.seed);
+      float tint = 0;
+      const float lit = crowns(x, y, 7.f, g.seed, &tint);
       const float low = fbm(x / 60, y / 60, 2, g.seed + 5);
-      float t = std::clamp((f - 0.3f) * 2.2f, 0.f, 1.f);
-      Rgb c = lerp(scale(g.base, 0.45f), scale(g.base, 1.35f), t * t);
-      return scale(c, 0.8f + 0.4f * low);
+      Rgb c = scale(g.base, 0.2f + 0.95f * lit);
+      c = lerp(c, scale(rgb(95, 110, 50), 0.2f + 0.95f * lit), 0.35f * tint);  // some yellower crowns
+      return scale(c, (0.8f + 0.4f * low) * (0.95f + 0.1f * fine));
     }
     case GroundKind::kFarmland: {
       const Vec2 q = rotate(Vec2{x, y}, -g.angle);
@@ -555,7 +555,7 @@ void scene_port(Ctx& c) {
   f.colour = col.word;
   const bool large = c.rng.chance(0.5);
   f.size = large ? "large" : "small";
-  const float len = (large ? c.uni(36, 48) : c.uni(22, 30)) * c.u;
+  const float len = (large ? c.uni(42, 56) : c.uni(26, 36)) * c.u;
   // Water fills all but a dock strip along one side.
   const int side = c.rng.randint(0, 3);
   auto to_img = [&](Vec2 q) { return c.centre() + rotate(q - c.centre(), side * kPi / 2); };
@@ -999,7 +999,7 @@ void scene_resort(Ctx& c) {
   std::vector<Pl> pools;
   const float ang = c.uni(-0.4f, 0.4f);
   for (int i = 0; i < n; ++i) {
-    const float hx = (large ? c.uni(22, 34) : c.uni(8, 13)) * c.u, hy = hx * c.uni(0.45f, 0.7f);
+    const float hx = (large ? c.uni(22, 34) : c.uni(11, 16)) * c.u, hy = hx * c.uni(0.45f, 0.7f);
     Vec2 p;
     if (!c.place(hx + 5 * c.u, 5 * c.u, p)) continue;
     pools.push_back({p, hx, hy, ang});
@@ -1395,7 +1395,7 @@ void scene_stadium(Ctx& c) {
   f.count = 1;
   f.layout = track ? "a red running track" : "";
   f.detail = "a green football field";
-  f.detail2 = c.rng.pick(std::vector<std::string>{"stands", "seats", "white spectators stands"});
+  f.detail2 = c.rng.pick(std::vector<std::string>{"stands", "seats"});
   f.templates = {
       "a {s} stadium with {c} {D2} surrounds {D}",
       "there is {D} in the middle of the {c} stadium",
@@ -1467,7 +1467,7 @@ void scene_bridge(Ctx& c) {
   f.detail2 = "green trees";
   f.templates = {
       "{NP} {be} across {D}",
-      "a {s} {c} bridge crosses {D} between {G}",
+      "{NP} {be} crossing {D} between {G}",
       "{n} {c} {N} {be} over {D} lined with {D2}",
       "{n} {L} {N} connect both banks of {D}",
       "{D} flows under {NP}",
@@ -1614,6 +1614,18 @@ SynthScene generate_synthetic_scene(int64_t index, const SynthOptions& opt) {
   c.f.scene = type.name;
   type.draw(c);
   if (c.f.place.empty()) c.f.place = place_phrase(c);
+  if (c.f.count == 1) {
+    // A row or an arrangement needs two or more.
+    static const char* const kGroupLayouts[] = {"in a row", "side by side", "neatly arranged", "scattered",
+                                                "moored in a row", "docked side by side", "in two rows",
+                                                "parallel"};
+    for (const char* l : kGroupLayouts)
+      if (c.f.layout == l) {
+        const bool docked = c.f.layout.find("moored") != std::string::npos ||
+                            c.f.layout.find("docked") != std::string::npos;
+        c.f.layout = c.f.main_class != kBoat ? "alone" : docked ? "moored" : "sailing";
+      }
+  }
   if (c.f.count == 0 && c.f.main_class != kBackground) {
     // No entity fitted (rare, tiny images): say so rather than a wrong count.
     c.f.main_class = kBackground;

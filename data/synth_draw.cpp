@@ -55,6 +55,30 @@ float fbm(float x, float y, int octaves, uint32_t seed) {
   return sum / norm;
 }
 
+float crowns(float x, float y, float cell, uint32_t seed, float* tint) {
+  const float gx = std::floor(x / cell), gy = std::floor(y / cell);
+  float best = 1e9f, bx = 0, by = 0, br = 1, bt = 0;
+  for (int dy = -1; dy <= 1; ++dy) {
+    for (int dx = -1; dx <= 1; ++dx) {
+      const int32_t cx = int32_t(gx) + dx, cy = int32_t(gy) + dy;
+      const float h1 = lattice(cx, cy, seed), h2 = lattice(cx, cy, seed + 1);
+      const float h3 = lattice(cx, cy, seed + 2);
+      const float px = (float(cx) + 0.15f + 0.7f * h1) * cell, py = (float(cy) + 0.15f + 0.7f * h2) * cell;
+      const float r = cell * (0.55f + 0.4f * h3);
+      const float ox = x - px, oy = y - py;
+      const float d = std::sqrt(ox * ox + oy * oy) / r;
+      if (d < best) best = d, bx = ox / r, by = oy / r, br = r, bt = lattice(cx, cy, seed + 3);
+    }
+  }
+  (void)br;
+  if (tint != nullptr) *tint = bt;
+  if (best >= 1) return 0.15f;
+  // Dome normal (bx, by, sqrt(1 - d^2)) against a light from the top left.
+  const float nz = std::sqrt(1 - best * best);
+  const float lit = std::clamp(0.35f * nz + 0.45f * (-bx - by) * 0.7f + 0.45f, 0.f, 1.f);
+  return 0.3f + 0.7f * lit;
+}
+
 float sd_box(Vec2 p, Vec2 c, float hx, float hy, float angle, float rad) {
   const Vec2 q = rotate(p - c, -angle);
   const float dx = std::fabs(q.x) - (hx - rad), dy = std::fabs(q.y) - (hy - rad);

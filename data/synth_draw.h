@@ -58,6 +58,12 @@ uint64_t mix_seed(uint64_t a, uint64_t b, uint64_t c = 0);
 float value_noise(float x, float y, uint32_t seed);
 float fbm(float x, float y, int octaves, uint32_t seed);
 
+// Tree crowns seen from above: a jittered grid of discs (cell edge `cell`,
+// lattice units) shaded as domes lit from the top left. Returns the
+// brightness in [0, 1] (about 0.15 in the gaps between crowns) and the
+// crown's own random tint in [0, 1] through *tint.
+float crowns(float x, float y, float cell, uint32_t seed, float* tint);
+
 struct Rgb {
   float r = 0, g = 0, b = 0;
 };
