@@ -621,7 +621,7 @@ void scene_port(Ctx& c) {
       "{D2} with {n} {c} {N} is next to {D}",
       "{NP} {be} in {D} beside some buildings",
       "in {D} there {be} {NP} {L}",
-      "{D} holds {n} {c} {N} {P}",
+      "{D} contains {n} {c} {N} {P}",
   };
 }
 
@@ -789,9 +789,9 @@ Band random_band(Ctx& c, float half) {
 
 std::string band_direction(const Band& b) {
   float a = std::fmod(b.ang + 2 * kPi, kPi);  // [0, pi)
-  if (a < kPi / 8 || a > 7 * kPi / 8) return "horizontally";
+  if (a < kPi / 8 || a > 7 * kPi / 8) return "from left to right";
   if (std::fabs(a - kPi / 2) < kPi / 8) return "vertically";
-  return "diagonally";
+  return "in a diagonal direction";
 }
 
 // River: band + labelled water, green banks.
@@ -895,7 +895,7 @@ void scene_beach(Ctx& c) {
       "the sea is {P} and a {s} beach is next to {G}",
       "a {c} beach separates {D2} from {G}",
       "the {s} beach is covered with {c} sand",
-      "{D} roll onto a {s} {c} beach",
+      "{D} hit a {s} {c} beach",
       "{G} is behind the {c} beach along the sea",
       "{c} sand and {D2} are {P} of the image",
   };
@@ -1203,7 +1203,7 @@ void scene_baseball(Ctx& c) {
       "there {be} {n} {s} {N} surrounded by {G}",
       "{n} {N} {be} {L} next to some houses",
       "{NP} {be} on {G}",
-      "the {N} with {c} infields {be} {P} of the image",
+      "the {N} with {c} sand {be} {P} of the image",
       "{n} {s} fan shaped {N} {be} near a road",
       "{G} and trees are around {NP}",
       "{D} and {c} sand cover {NP}",
@@ -1486,8 +1486,7 @@ void scene_farmland(Ctx& c) {
   const bool houses = c.rng.chance(0.4);
   if (houses) draw_houses(c, 22, 0.8f, [&](Vec2 p) { return p.x < c.S * 0.3f && p.y < c.S * 0.4f; }, false);
   f.ground = "farmland";
-  f.layout = std::fabs(std::sin(g.angle)) < 0.5f ? "horizontal" : "vertical";
-  f.detail = road ? "a gray road" : "";
+    f.detail = road ? "a gray road" : "";
   f.detail2 = houses ? "some houses" : "";
   f.templates = {
       "many pieces of green and yellow farmland are arranged neatly",
@@ -1623,7 +1622,7 @@ SynthScene generate_synthetic_scene(int64_t index, const SynthOptions& opt) {
       if (c.f.layout == l) {
         const bool docked = c.f.layout.find("moored") != std::string::npos ||
                             c.f.layout.find("docked") != std::string::npos;
-        c.f.layout = c.f.main_class != kBoat ? "alone" : docked ? "moored" : "sailing";
+        c.f.layout = c.f.main_class != kBoat ? "" : docked ? "moored" : "sailing";
       }
   }
   if (c.f.count == 0 && c.f.main_class != kBackground) {
