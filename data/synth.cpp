@@ -440,6 +440,28 @@ void draw_tank(Ctx& c, Vec2 p0, float r, Rgb col) {
             kStorageTank);
 }
 
+// Up to n sailing boats (wakes, then hulls) at candidate poses from
+// sample(p, angle); returns "a white boat is sailing" / "two red boats are
+// sailing", or "" when none fitted.
+template <class Sample>
+std::string add_sailing_boats(Ctx& c, int n, float len, const Sample& sample) {
+  const Named col = c.rng.pick(std::vector<Named>{{"white", rgb(236, 236, 232)}, {"red", rgb(175, 60, 50)},
+                                                  {"yellow", rgb(215, 185, 60)}});
+  std::vector<std::pair<Vec2, float>> boats;
+  for (int t = 0; t < 40 * n && int(boats.size()) < n; ++t) {
+    Vec2 p;
+    float ang;
+    if (!sample(p, ang) || !c.inside(p, 0.56f * len + 1) || !c.is_free(p, 0.56f * len, 3 * c.u)) continue;
+    c.reserved.push_back({p, 0.56f * len});
+    boats.push_back({p, ang});
+  }
+  for (const auto& b : boats) draw_wake(c, b.first, len, b.second);
+  for (const auto& b : boats) draw_boat(c, b.first, len, b.second, col.colour);
+  if (boats.empty()) return "";
+  if (boats.size() == 1) return str_cat("a ", col.word, " boat is sailing");
+  return str_cat(count_word(int(boats.size())), " ", col.word, " boats are sailing");
+}
+
 // Irregular blob: radius modulated by periodic noise around the angle.
 float sd_blob(Vec2 p, Vec2 c, float r, float wobble, uint32_t seed) {
   const Vec2 q = p - c;
@@ -824,6 +846,15 @@ void scene_river(Ctx& c) {
   }
   if (trees) draw_trees(c, 160, [&](Vec2 p) { return b.sd(p) > 2 * c.u && b.sd(p) < 14 * c.u; });
   draw_river(c, b, col.colour);
+  if (wide && c.rng.chance(0.5)) {
+    const float len = std::min(c.uni(22, 32) * c.u, (2 * b.half - 4 * c.u) / 0.3f);
+    f.extra2 = add_sailing_boats(c, c.rng.randint(1, 3), len, [&](Vec2& p, float& ang) {
+      const float t = c.uni(-0.45f, 0.45f) * c.S;
+      p = b.at(t);
+      ang = b.dir(t) + (c.rng.chance(0.5) ? kPi : 0.f);
+      return true;
+    });
+  }
   f.detail2 = trees ? "green trees" : "";
   f.count = 0;
   f.templates = {
@@ -836,6 +867,8 @@ void scene_river(Ctx& c) {
       "the river is {s} and {L} with {G} on both sides",
       "{D2} grow on both banks of the {c} river",
       "a {c} {L} river divides {G} into two parts",
+      "{X2} on the {s} {c} river",
+      "on the {L} river {X2} through {G}",
   };
 }
 
@@ -883,6 +916,13 @@ void scene_beach(Ctx& c) {
                  rgb(240, 244, 244), [&](Vec2 p) { return 0.9f * value_noise(p.x / (4 * c.u), p.y / (4 * c.u), s) - off / 30; });
     }
   }
+  if (c.rng.chance(0.4)) {
+    f.extra2 = add_sailing_boats(c, c.rng.randint(1, 3), c.uni(20, 32) * c.u, [&](Vec2& p, float& ang) {
+      p = Vec2{c.uni(0, float(c.S)), c.uni(0, float(c.S))};
+      ang = c.uni(0, 2 * kPi);
+      return frame(p).y < line(frame(p).x) - 22 * c.u;
+    });
+  }
   f.colour = sand.word;
   f.size = width > 40 * c.u ? "wide" : "narrow";
   f.place = str_cat("at the ", kSide[side]);
@@ -898,6 +938,8 @@ void scene_beach(Ctx& c) {
       "{D} hit a {s} {c} beach",
       "{G} is behind the {c} beach along the sea",
       "{c} sand and {D2} are {P} of the image",
+      "{X2} on the sea near the {c} beach",
+      "near a {s} {c} beach {X2} on {D2}",
   };
 }
 

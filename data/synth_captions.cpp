@@ -48,6 +48,7 @@ std::string fill_template(const std::string& tmpl, const SceneFacts& f) {
     else if (key == "D") v = f.detail;
     else if (key == "D2") v = f.detail2;
     else if (key == "X") v = f.extra;
+    else if (key == "X2") v = f.extra2;
     if (v.empty()) return "";
     out += v;
   }

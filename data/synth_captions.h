@@ -11,7 +11,8 @@
 //   {c}   colour word        {s}  size word ("small", "large")
 //   {L}   layout phrase ("in a row")   {P}  place phrase ("on the left side")
 //   {G}   ground phrase ("green farmland")     {D}  scene detail ("the gray runway")
-//   {D2}  second detail      {X}  other entity phrase ("a dark pond")
+//   {D2}  second detail      {X}  other things ("some houses")
+//   {X2}  other entities as a clause ("two white boats are sailing")
 // A template whose placeholder has an empty value is skipped.
 //
 // Test: make -j2 build/sirs_tests && ./build/sirs_tests --gtest_filter='Synth*'
@@ -37,7 +38,8 @@ struct SceneFacts {
   std::string ground;        // what surrounds them: "green grass", ...
   std::string detail;        // scene part: "the gray runway", "the dark river"
   std::string detail2;
-  std::string extra;         // other entity: "a dark pond"
+  std::string extra;         // other things: "some houses"
+  std::string extra2;        // other entities, a clause: "two white boats are sailing"
   std::vector<std::string> templates;  // scene-specific ones, with placeholders
 };
 
