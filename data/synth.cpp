@@ -1266,7 +1266,10 @@ void scene_center(Ctx& c) {
   const bool large = c.rng.chance(0.5);
   f.size = large ? "large" : "small";
   const float r = (large ? c.uni(55, 72) : c.uni(32, 42)) * c.u;
-  Ground g = make_ground(c, GroundKind::kConcrete);
+  // Parking lots (dark asphalt, rows of cars) or a lawn around the building.
+  const bool parking = c.rng.chance(0.6);
+  Ground g = make_ground(c, parking ? GroundKind::kConcrete : GroundKind::kGrass);
+  if (parking) g.base = rgb(96, 96, 100);
   c.ground(g);
   const Vec2 p0 = c.centre() + Vec2{c.uni(-1, 1), c.uni(-1, 1)} * (c.S * 0.5f - r - 6 * c.u);
   const float ang = c.uni(0, kPi);
@@ -1282,8 +1285,6 @@ void scene_center(Ctx& c) {
     }
   };
   c.reserved.push_back({p0, r + 2});
-  // Parking lots: rows of cars around the building.
-  const bool parking = c.rng.chance(0.7);
   if (parking) {
     for (int i = 0; i < 260; ++i) {
       const Vec2 p{std::floor(c.uni(0, c.S / (6.f * c.u))) * 6 * c.u + 3 * c.u,
@@ -1295,7 +1296,8 @@ void scene_center(Ctx& c) {
                 [&](Vec2) { return car; }, kNoLabel);
     }
   }
-  draw_trees(c, 40, [](Vec2) { return true; });
+  if (!parking) draw_road(c, Vec2{-5, c.uni(0, 1) * c.S}, Vec2{c.S + 5.f, c.uni(0, 1) * c.S}, 8 * c.u, true);
+  draw_trees(c, parking ? 40 : 110, [](Vec2) { return true; });
   const Vec2 sh = Vec2{1, 1} * (4 * c.u);
   c.cv.shade(around(p0 + sh, r * 1.1f + 2), [&](Vec2 p) { return sd(p - sh, 0); }, 0.5f);
   c.cv.fill(around(p0, r * 1.1f + 2), [&](Vec2 p) { return sd(p, 0); },
@@ -1310,7 +1312,7 @@ void scene_center(Ctx& c) {
             kCenter);
   c.entity_centres.push_back(p0);
   f.count = 1;
-  f.ground = parking ? "parking lots" : "a gray square";
+  f.ground = parking ? "parking lots" : "a green lawn";
   f.detail = "green trees";
   f.templates = {
       "a {s} {c} {L} center is surrounded by {G}",
