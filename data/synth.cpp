@@ -832,7 +832,7 @@ void scene_river(Ctx& c) {
   c.ground(g);
   f.ground = land;
   const Named col = c.rng.pick(std::vector<Named>{{"dark", rgb(30, 44, 52)}, {"green", rgb(58, 92, 70)},
-                                                  {"blue", rgb(50, 88, 128)}, {"brown", rgb(110, 95, 70)}});
+                                                  {"blue", rgb(50, 88, 128)}, {"dark green", rgb(36, 66, 58)}});
   const bool wide = c.rng.chance(0.5);
   const Band b = random_band(c, (wide ? c.uni(20, 32) : c.uni(8, 13)) * c.u);
   f.colour = col.word;
