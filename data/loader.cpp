@@ -219,7 +219,7 @@ void Loader::worker_loop() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       work_cv_.wait(lock, [&] {
-        return stop_ || (epoch_ && epoch_->next_claim < epoch_->num_batches &&
+        return stop_ || (epoch_ && !epoch_->cancelled && epoch_->next_claim < epoch_->num_batches &&
                          epoch_->next_claim < epoch_->delivered + opt_.prefetch);
       });
       if (stop_) return;
