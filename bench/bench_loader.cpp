@@ -38,7 +38,8 @@ Image synthetic_image(int seed) {
     for (int x = 0; x < kSize; ++x) {
       s ^= s << 13, s ^= s >> 17, s ^= s << 5;
       for (int c = 0; c < 3; ++c)
-        img.at(y, x, c) = uint8_t((x * (c + 1) + y * (3 - c) + seed * 13 + (s >> (8 * c)) % 24) & 255);
+        img.at(y, x, c) =
+            uint8_t((x * (c + 1) + y * (3 - c) + seed * 13 + (s >> (8 * c)) % 24) & 255);
     }
   return img;
 }
@@ -48,7 +49,8 @@ Mask synthetic_mask(int seed) {
   m.h = m.w = kSize;
   m.labels.resize(size_t(kSize) * kSize);
   for (int y = 0; y < kSize; ++y)
-    for (int x = 0; x < kSize; ++x) m.labels[size_t(y) * kSize + x] = uint8_t(((x / 32 + y / 48 + seed) % 15));
+    for (int x = 0; x < kSize; ++x)
+      m.labels[size_t(y) * kSize + x] = uint8_t(((x / 32 + y / 48 + seed) % 15));
   return m;
 }
 
@@ -110,10 +112,14 @@ void run_loader(benchmark::State& st, const PipelineOptions& pipe) {
 
 }  // namespace
 
-static void BM_loader_train_256(benchmark::State& st) { run_loader(st, PipelineOptions::training()); }
+static void BM_loader_train_256(benchmark::State& st) {
+  run_loader(st, PipelineOptions::training());
+}
 BENCHMARK(BM_loader_train_256)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-static void BM_loader_eval_256(benchmark::State& st) { run_loader(st, PipelineOptions::evaluation()); }
+static void BM_loader_eval_256(benchmark::State& st) {
+  run_loader(st, PipelineOptions::evaluation());
+}
 BENCHMARK(BM_loader_eval_256)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // One sample's stages in the calling thread.

@@ -58,9 +58,8 @@ LoaderDataset make_loader_dataset(const PrecompSplit& split, const Vocab& vocab,
   SIRS_CHECK(split.num_captions() == n_img * cpi, ValueError, "make_loader_dataset: split '",
              split.split, "' has ", split.num_captions(), " captions for ", n_img, " images x ",
              cpi);
-  SIRS_CHECK(int64_t(split.image_paths.size()) == n_img, ValueError,
-             "make_loader_dataset: split '", split.split,
-             "' has no image paths (read it with PrecompOptions::image_dir set)");
+  SIRS_CHECK(int64_t(split.image_paths.size()) == n_img, ValueError, "make_loader_dataset: split '",
+             split.split, "' has no image paths (read it with PrecompOptions::image_dir set)");
   std::vector<int64_t> chosen = images;
   if (chosen.empty()) {
     chosen.resize(n_img);
@@ -100,8 +99,8 @@ Loader::Loader(LoaderDataset data, LoaderOptions opt) : data_(std::move(data)), 
     data_.image_ids.resize(n_img);
     for (int64_t i = 0; i < n_img; ++i) data_.image_ids[i] = i;
   }
-  SIRS_CHECK(int64_t(data_.image_ids.size()) == n_img, ValueError, "Loader: ",
-             data_.image_ids.size(), " image ids for ", n_img, " images");
+  SIRS_CHECK(int64_t(data_.image_ids.size()) == n_img, ValueError,
+             "Loader: ", data_.image_ids.size(), " image ids for ", n_img, " images");
   for (size_t i = 0; i < data_.samples.size(); ++i) {
     const auto& s = data_.samples[i];
     SIRS_CHECK(s.image >= 0 && s.image < n_img, ValueError, "Loader: sample ", i, " shows image ",
@@ -202,8 +201,8 @@ Batch Loader::build_batch_impl(int64_t epoch, const std::vector<int64_t>& order,
         check_mask_matches_image(mask, mpath, img.h, img.w, path);
       }
       const Augment aug = random ? draw_augment(opt_.pipeline, opt_.seed, epoch, si) : Augment{};
-      run_pipeline(img, has_masks() ? &mask : nullptr, opt_.pipeline, aug,
-                   img_out + i * 3 * S * S, mask_out != nullptr ? mask_out + i * S * S : nullptr);
+      run_pipeline(img, has_masks() ? &mask : nullptr, opt_.pipeline, aug, img_out + i * 3 * S * S,
+                   mask_out != nullptr ? mask_out + i * S * S : nullptr);
     } catch (...) {
       rethrow_with_context(str_cat("loader: epoch ", epoch, " batch ", index, " sample ", si,
                                    " (caption ", s.caption_id, ", image ", path, "): "));

@@ -58,11 +58,11 @@ struct LoaderDataset {
   std::vector<std::string> mask_paths;   // [N_img], or empty: no masks
   std::vector<int64_t> image_ids;        // [N_img] ids reported in batches
   struct Sample {
-    int64_t image = 0;              // index into image_paths
-    int64_t caption_id = 0;         // id reported in batches
-    std::vector<int64_t> tokens;    // >= 1 ids (encode_caption gives {0} for an empty caption)
+    int64_t image = 0;            // index into image_paths
+    int64_t caption_id = 0;       // id reported in batches
+    std::vector<int64_t> tokens;  // >= 1 ids (encode_caption gives {0} for an empty caption)
   };
-  std::vector<Sample> samples;      // [N]
+  std::vector<Sample> samples;  // [N]
 };
 
 // Every caption of the chosen images of `split` (all images when `images` is
@@ -78,16 +78,16 @@ struct LoaderOptions {
   bool drop_last = false;  // false: the last, shorter batch is kept
   uint64_t seed = 0;
   int num_workers = 2;
-  int prefetch = 4;        // batches built or ready ahead of the consumer (>= 1)
+  int prefetch = 4;  // batches built or ready ahead of the consumer (>= 1)
   PipelineOptions pipeline = PipelineOptions::training();
 };
 
 struct Batch {
-  Tensor images;     // [B, 3, S, S] float32, normalised
-  Tensor masks;      // [B, S, S] int64 (255 = ignore); undefined without masks
-  Tensor tokens;     // [B, T] int64, padded with 0, T = longest caption of the batch
-  Tensor lengths;    // [B] int64
-  std::vector<int64_t> image_ids;    // [B]
+  Tensor images;                   // [B, 3, S, S] float32, normalised
+  Tensor masks;                    // [B, S, S] int64 (255 = ignore); undefined without masks
+  Tensor tokens;                   // [B, T] int64, padded with 0, T = longest caption of the batch
+  Tensor lengths;                  // [B] int64
+  std::vector<int64_t> image_ids;  // [B]
   std::vector<int64_t> caption_ids;  // [B]
   std::vector<int64_t> samples;      // [B] indices into LoaderDataset::samples
   int64_t epoch = 0;
@@ -137,8 +137,8 @@ class Loader {
   std::condition_variable work_cv_;   // workers wait for claimable batches
   std::condition_variable ready_cv_;  // the consumer waits for the next batch
   bool stop_ = false;
-  std::shared_ptr<Epoch> epoch_;      // current epoch (null before start_epoch)
-  std::map<int64_t, Slot> ready_;     // finished batches of the current epoch
+  std::shared_ptr<Epoch> epoch_;   // current epoch (null before start_epoch)
+  std::map<int64_t, Slot> ready_;  // finished batches of the current epoch
   std::vector<std::thread> workers_;
 };
 

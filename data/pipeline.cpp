@@ -63,8 +63,8 @@ void shuffle_in_place(std::vector<int64_t>& v, RandomStream& rng) {
 }
 
 RandomStream sample_stream(uint64_t seed, int64_t epoch, int64_t sample) {
-  return RandomStream(mix_key(seed, uint64_t(epoch), kAugmentTag),
-                      uint64_t(sample) << kBlocksPerSampleLog2);
+  return RandomStream(mix_key(seed, uint64_t(epoch), kAugmentTag), uint64_t(sample)
+                                                                       << kBlocksPerSampleLog2);
 }
 
 PipelineOptions PipelineOptions::training(int resize, int crop, double max_rotation) {
@@ -87,12 +87,12 @@ PipelineOptions PipelineOptions::evaluation(int size) {
 
 void PipelineOptions::validate() const {
   SIRS_CHECK(resize > 0, ValueError, "PipelineOptions: resize must be positive, got ", resize);
-  SIRS_CHECK(crop >= 0 && crop <= resize, ValueError, "PipelineOptions: crop must be in [0, resize=",
-             resize, "], got ", crop);
-  SIRS_CHECK(std::isfinite(min_rotation) && std::isfinite(max_rotation) &&
-                 min_rotation <= max_rotation,
-             ValueError, "PipelineOptions: rotation range [", min_rotation, ", ", max_rotation,
-             "] must be finite with min <= max");
+  SIRS_CHECK(crop >= 0 && crop <= resize, ValueError,
+             "PipelineOptions: crop must be in [0, resize=", resize, "], got ", crop);
+  SIRS_CHECK(
+      std::isfinite(min_rotation) && std::isfinite(max_rotation) && min_rotation <= max_rotation,
+      ValueError, "PipelineOptions: rotation range [", min_rotation, ", ", max_rotation,
+      "] must be finite with min <= max");
   for (int c = 0; c < 3; ++c)
     SIRS_CHECK(std[c] != 0.0f && std::isfinite(std[c]) && std::isfinite(mean[c]), ValueError,
                "PipelineOptions: mean/std of channel ", c, " must be finite with std != 0, got ",
@@ -142,8 +142,8 @@ void run_pipeline(const Image& img, const Mask* mask, const PipelineOptions& opt
   }
   if (mask != nullptr) {
     SIRS_CHECK(mask_out != nullptr, ValueError, "run_pipeline: a mask was given without mask_out");
-    SIRS_CHECK(mask->h == img.h && mask->w == img.w, ValueError, "run_pipeline: mask is ",
-               mask->h, "x", mask->w, " but its image is ", img.h, "x", img.w);
+    SIRS_CHECK(mask->h == img.h && mask->w == img.w, ValueError, "run_pipeline: mask is ", mask->h,
+               "x", mask->w, " but its image is ", img.h, "x", img.w);
   }
 
   if (opt.rotate_interp != Interp::kNearest) {

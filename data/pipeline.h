@@ -30,18 +30,18 @@
 namespace sirs {
 
 struct PipelineOptions {
-  int resize = 278;           // R: images and masks are resized to R x R first
-  int crop = 256;             // random crop size (<= R); 0: no crop, output R x R
-  double min_rotation = 0;    // degrees; angle uniform in [min_rotation, max_rotation]
-  double max_rotation = 90;   // 0 and 0: no rotation
-  bool hflip = false;         // random left-right flip with probability 1/2
-  bool vflip = false;         // random top-bottom flip with probability 1/2
+  int resize = 278;          // R: images and masks are resized to R x R first
+  int crop = 256;            // random crop size (<= R); 0: no crop, output R x R
+  double min_rotation = 0;   // degrees; angle uniform in [min_rotation, max_rotation]
+  double max_rotation = 90;  // 0 and 0: no rotation
+  bool hflip = false;        // random left-right flip with probability 1/2
+  bool vflip = false;        // random top-bottom flip with probability 1/2
   // torchvision's RandomRotation default (what the reference used) is nearest.
   Interp rotate_interp = Interp::kNearest;
   // Label of mask pixels rotated in from outside: the reference fills them
   // with 0 (Background); kIgnoreLabel (255) keeps them out of the loss.
   uint8_t mask_fill = 0;
-  uint8_t image_fill = 0;     // value of image pixels rotated in from outside
+  uint8_t image_fill = 0;  // value of image pixels rotated in from outside
   std::array<float, 3> mean = kImageNetMean;
   std::array<float, 3> std = kImageNetStd;
 
@@ -63,8 +63,8 @@ class RandomStream {
  public:
   RandomStream(uint64_t key, uint64_t counter0) : key_(key), counter_(counter0) {}
   uint32_t next_u32();
-  double uniform();                      // [0, 1), 53 random bits
-  int64_t uniform_int(int64_t n);        // [0, n), unbiased; n >= 1
+  double uniform();                // [0, 1), 53 random bits
+  int64_t uniform_int(int64_t n);  // [0, n), unbiased; n >= 1
 
  private:
   uint64_t key_;

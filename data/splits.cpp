@@ -20,15 +20,18 @@ SplitMode parse_split_mode(const std::string& name) {
   if (name == "all") return SplitMode::kAll;
   if (name == "trainval") return SplitMode::kTrainVal;
   if (name == "scene" || name == "scene_guided") return SplitMode::kSceneGuided;
-  throw ValueError(str_cat("split mode must be one of all, trainval, scene (scene_guided), got \"",
-                           name, "\""));
+  throw ValueError(
+      str_cat("split mode must be one of all, trainval, scene (scene_guided), got \"", name, "\""));
 }
 
 const char* split_mode_name(SplitMode mode) {
   switch (mode) {
-    case SplitMode::kAll: return "all";
-    case SplitMode::kTrainVal: return "trainval";
-    case SplitMode::kSceneGuided: return "scene";
+    case SplitMode::kAll:
+      return "all";
+    case SplitMode::kTrainVal:
+      return "trainval";
+    case SplitMode::kSceneGuided:
+      return "scene";
   }
   return "?";
 }
@@ -37,8 +40,8 @@ std::string scene_of(const std::string& image_name) {
   return image_name.substr(0, image_name.find('_'));
 }
 
-ImageSplit split_images(const std::vector<std::string>& image_names, SplitMode mode,
-                        uint64_t seed, int64_t fold, double train_fraction) {
+ImageSplit split_images(const std::vector<std::string>& image_names, SplitMode mode, uint64_t seed,
+                        int64_t fold, double train_fraction) {
   SIRS_CHECK(train_fraction > 0.0 && train_fraction <= 1.0, ValueError,
              "split_images: train_fraction must be in (0, 1], got ", train_fraction);
   const int64_t n = int64_t(image_names.size());

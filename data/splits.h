@@ -47,7 +47,7 @@ struct ImageSplit {
 
 // Splits images 0..N-1 (named image_names[i]) for fold `fold` under `seed`.
 // train_fraction in (0, 1] (the reference uses 0.8); ValueError otherwise.
-ImageSplit split_images(const std::vector<std::string>& image_names, SplitMode mode,
-                        uint64_t seed, int64_t fold, double train_fraction = 0.8);
+ImageSplit split_images(const std::vector<std::string>& image_names, SplitMode mode, uint64_t seed,
+                        int64_t fold, double train_fraction = 0.8);
 
 }  // namespace sirs

@@ -22,15 +22,15 @@ constexpr int kPrecisionBits = 32 - 8 - 2;  // PIL's fixed point for 8-bit resam
 
 void check_size(const char* op, int in_h, int in_w, int out_h, int out_w) {
   SIRS_CHECK(in_h > 0 && in_w > 0, ValueError, op, ": empty input image ", in_h, "x", in_w);
-  SIRS_CHECK(out_h > 0 && out_w > 0, ValueError, op, ": output size must be positive, got ",
-             out_h, "x", out_w, " (input ", in_h, "x", in_w, ")");
+  SIRS_CHECK(out_h > 0 && out_w > 0, ValueError, op, ": output size must be positive, got ", out_h,
+             "x", out_w, " (input ", in_h, "x", in_w, ")");
 }
 
 // Taps of one output sample: in[start .. start + count) with fixed-point weights.
 struct Taps {
-  int ksize = 0;                // stride of `weights`
-  std::vector<int> start;       // [out]
-  std::vector<int> count;       // [out]
+  int ksize = 0;                 // stride of `weights`
+  std::vector<int> start;        // [out]
+  std::vector<int> count;        // [out]
   std::vector<int32_t> weights;  // [out, ksize]
 };
 
@@ -80,8 +80,8 @@ inline uint8_t clip8(int64_t acc) {
 // src: [h, in_w, c] -> dst: [h, out_w, c]. Sums stay below
 // 2^21 + 255 * 2^22 < 2^31 (non-negative weights summing to ~2^22): int32.
 template <int C>
-void resample_horizontal_c(const uint8_t* src, int h, int in_w, int c_rt, const Taps& t,
-                           int out_w, uint8_t* dst) {
+void resample_horizontal_c(const uint8_t* src, int h, int in_w, int c_rt, const Taps& t, int out_w,
+                           uint8_t* dst) {
   const int c = C > 0 ? C : c_rt;
   for (int y = 0; y < h; ++y) {
     const uint8_t* row = src + size_t(y) * in_w * c;
@@ -109,7 +109,8 @@ void resample_horizontal_rgb3(const uint8_t* src, int h, int in_w, const Taps& t
   for (int x = 0; x < out_w; ++x) {
     const int s = std::min(t.start[x], in_w - 3);  // window [s, s + 3) holds the taps
     start[x] = s;
-    for (int j = 0; j < t.count[x]; ++j) w[size_t(x) * 3 + (t.start[x] - s) + j] = t.weights[size_t(x) * t.ksize + j];
+    for (int j = 0; j < t.count[x]; ++j)
+      w[size_t(x) * 3 + (t.start[x] - s) + j] = t.weights[size_t(x) * t.ksize + j];
   }
   for (int y = 0; y < h; ++y) {
     const uint8_t* row = src + size_t(y) * in_w * 3;
@@ -118,8 +119,8 @@ void resample_horizontal_rgb3(const uint8_t* src, int h, int in_w, const Taps& t
       const uint8_t* p = row + size_t(start[x]) * 3;
       const int32_t* k = &w[size_t(x) * 3];
       for (int ch = 0; ch < 3; ++ch) {
-        const int32_t acc = (1 << (kPrecisionBits - 1)) + p[ch] * k[0] + p[3 + ch] * k[1] +
-                            p[6 + ch] * k[2];
+        const int32_t acc =
+            (1 << (kPrecisionBits - 1)) + p[ch] * k[0] + p[3 + ch] * k[1] + p[6 + ch] * k[2];
         const int32_t v = acc >> kPrecisionBits;
         orow[x * 3 + ch] = uint8_t(v > 255 ? 255 : v);
       }
@@ -198,14 +199,14 @@ void resize_nearest_raw(const uint8_t* src, int in_h, int in_w, int c, int out_h
 
 void check_crop(const char* op, int src_h, int src_w, int x, int y, int w, int h) {
   SIRS_CHECK(w > 0 && h > 0, ValueError, op, ": crop size must be positive, got w=", w, " h=", h);
-  SIRS_CHECK(x >= 0 && y >= 0 && int64_t(x) + w <= src_w && int64_t(y) + h <= src_h, ValueError,
-             op, ": crop window x=", x, " y=", y, " w=", w, " h=", h, " leaves the ", src_w,
-             "x", src_h, " (WxH) image");
+  SIRS_CHECK(x >= 0 && y >= 0 && int64_t(x) + w <= src_w && int64_t(y) + h <= src_h, ValueError, op,
+             ": crop window x=", x, " y=", y, " w=", w, " h=", h, " leaves the ", src_w, "x", src_h,
+             " (WxH) image");
 }
 
 // The shared resampler: out [g.h, g.w, c] from src [sh, sw, c].
-void rotate_crop_raw(const uint8_t* src, int sh, int sw, int c, const RotateCrop& g,
-                     Interp interp, uint8_t fill, uint8_t* out) {
+void rotate_crop_raw(const uint8_t* src, int sh, int sw, int c, const RotateCrop& g, Interp interp,
+                     uint8_t fill, uint8_t* out) {
   const size_t row_bytes = size_t(g.w) * c;
   double cs, sn;
   detail::rotation_cos_sin(g.degrees, &cs, &sn);
@@ -331,8 +332,7 @@ Mask rotate_crop(const Mask& src, const RotateCrop& g, uint8_t fill) {
   out.h = g.h;
   out.w = g.w;
   out.labels.resize(size_t(g.h) * g.w);
-  rotate_crop_raw(src.labels.data(), src.h, src.w, 1, g, Interp::kNearest, fill,
-                  out.labels.data());
+  rotate_crop_raw(src.labels.data(), src.h, src.w, 1, g, Interp::kNearest, fill, out.labels.data());
   return out;
 }
 
@@ -414,9 +414,9 @@ void to_chw_normalized(const Image& img, const std::array<float, 3>& mean,
 }
 
 void mask_to_int64(const Mask& mask, int64_t* out) {
-  SIRS_CHECK(mask.labels.size() == size_t(mask.h) * mask.w, ValueError, "mask_to_int64: mask holds ",
-             mask.labels.size(), " labels, expected ", size_t(mask.h) * mask.w, " for ", mask.h,
-             "x", mask.w);
+  SIRS_CHECK(mask.labels.size() == size_t(mask.h) * mask.w, ValueError,
+             "mask_to_int64: mask holds ", mask.labels.size(), " labels, expected ",
+             size_t(mask.h) * mask.w, " for ", mask.h, "x", mask.w);
   for (size_t i = 0; i < mask.labels.size(); ++i) out[i] = mask.labels[i];
 }
 

@@ -30,9 +30,9 @@
 //   points outside the input get `fill`. kNearest takes the input pixel
 //   containing that point (torchvision's default, InterpolationMode.NEAREST);
 //   kBilinear interpolates the four nearest pixel centres (edges clamped),
-//   the result truncated to an integer (PIL's rounding). (PIL computes the source point by repeated addition
-//   along a row; we multiply, so a point lying exactly on a pixel border can
-//   fall on the other side in PIL — never at 0, 90, 180 or 270 degrees.)
+//   the result truncated to an integer (PIL's rounding). (PIL computes the source point by repeated
+//   addition along a row; we multiply, so a point lying exactly on a pixel border can fall on the
+//   other side in PIL — never at 0, 90, 180 or 270 degrees.)
 //
 // Errors: ValueError naming the op and the sizes (empty sizes, a crop that
 // leaves the image, a buffer/channel mismatch).
@@ -78,9 +78,9 @@ Mask vflip(const Mask& src);
 // output pixel is sampled once from `src`; no intermediate image). Equal,
 // pixel for pixel, to hflip/vflip(crop(rotate(src, degrees), x, y, w, h)).
 struct RotateCrop {
-  double degrees = 0;  // counter-clockwise, about the centre of src
-  int x = 0, y = 0;    // crop origin in the rotated frame (src-sized)
-  int w = 0, h = 0;    // crop (= output) size
+  double degrees = 0;                 // counter-clockwise, about the centre of src
+  int x = 0, y = 0;                   // crop origin in the rotated frame (src-sized)
+  int w = 0, h = 0;                   // crop (= output) size
   bool hflip = false, vflip = false;  // applied to the crop
 };
 // out: [g.h, g.w, src.c]

@@ -57,7 +57,8 @@ Image test_image(int i) {
   Image img(kSide, kSide, 3);
   for (int y = 0; y < kSide; ++y)
     for (int x = 0; x < kSide; ++x)
-      for (int c = 0; c < 3; ++c) img.at(y, x, c) = uint8_t((x * 19 + y * 7 + c * 50 + i * 31) % 256);
+      for (int c = 0; c < 3; ++c)
+        img.at(y, x, c) = uint8_t((x * 19 + y * 7 + c * 50 + i * 31) % 256);
   return img;
 }
 
@@ -65,7 +66,8 @@ Mask test_mask(int i) {
   Mask m;
   m.h = m.w = kSide;
   for (int y = 0; y < kSide; ++y)
-    for (int x = 0; x < kSide; ++x) m.labels.push_back(uint8_t((x + y + i) % 7 == 6 ? 255 : (x / 3 + y / 4 + i) % 15));
+    for (int x = 0; x < kSide; ++x)
+      m.labels.push_back(uint8_t((x + y + i) % 7 == 6 ? 255 : (x / 3 + y / 4 + i) % 15));
   return m;
 }
 
@@ -182,7 +184,8 @@ TEST(Loader, ShapesPaddingLengthsAndIds) {
       const auto& want = f.data.samples[b.samples[i]].tokens;
       EXPECT_EQ(len[i], double(want.size()));
       for (int64_t t = 0; t < T; ++t)
-        EXPECT_EQ(tok[i * T + t], t < int64_t(want.size()) ? double(want[t]) : 0.0) << i << " " << t;
+        EXPECT_EQ(tok[i * T + t], t < int64_t(want.size()) ? double(want[t]) : 0.0)
+            << i << " " << t;
     }
   }
   o.drop_last = true;
@@ -253,7 +256,8 @@ TEST(Loader, ShuffleCoversEverySampleOncePerEpoch) {
   std::vector<std::vector<int64_t>> orders;
   for (int64_t e = 0; e < 3; ++e) {
     std::vector<int64_t> seen;
-    for (const Batch& b : run_epoch(loader, e)) seen.insert(seen.end(), b.samples.begin(), b.samples.end());
+    for (const Batch& b : run_epoch(loader, e))
+      seen.insert(seen.end(), b.samples.begin(), b.samples.end());
     EXPECT_EQ(seen, loader.epoch_order(e));
     std::vector<int64_t> sorted = seen;
     std::sort(sorted.begin(), sorted.end());
@@ -343,13 +347,16 @@ TEST(Loader, Misuse) {
   Fixture f(1);
   Loader loader(f.data, small_options(1));
   Batch b;
-  EXPECT_NE(expect_throw_msg<ValueError>([&] { loader.next(b); }).find("start_epoch"), std::string::npos);
+  EXPECT_NE(expect_throw_msg<ValueError>([&] { loader.next(b); }).find("start_epoch"),
+            std::string::npos);
   LoaderOptions o = small_options(1);
   o.batch_size = 0;
-  EXPECT_NE(expect_throw_msg<ValueError>([&] { Loader l(f.data, o); }).find("batch_size"), std::string::npos);
+  EXPECT_NE(expect_throw_msg<ValueError>([&] { Loader l(f.data, o); }).find("batch_size"),
+            std::string::npos);
   o = small_options(1);
   o.pipeline.crop = 20;
-  EXPECT_NE(expect_throw_msg<ValueError>([&] { Loader l(f.data, o); }).find("crop"), std::string::npos);
+  EXPECT_NE(expect_throw_msg<ValueError>([&] { Loader l(f.data, o); }).find("crop"),
+            std::string::npos);
   LoaderDataset d = f.data;
   d.samples[0].image = 4;
   EXPECT_NE(expect_throw_msg<ValueError>([&] { Loader l(d, small_options(1)); }).find("sample 0"),
@@ -428,7 +435,8 @@ TEST(Loader, RealSamplesTrainingBatch) {
   const std::vector<double> got = run_epoch(ev, 0)[0].images.to_vector();
   std::vector<float> want(3 * 256 * 256);
   to_chw_normalized(read_image_rgb(d.image_paths[1]), kImageNetMean, kImageNetStd, want.data());
-  for (size_t j = 0; j < want.size(); j += 97) ASSERT_EQ(got[want.size() + j], double(want[j])) << j;
+  for (size_t j = 0; j < want.size(); j += 97)
+    ASSERT_EQ(got[want.size() + j], double(want[j])) << j;
 }
 
 // ---------------------------------------------------------------- splits
@@ -493,7 +501,8 @@ TEST(Splits, ByImageKeepsAllCaptionsTogether) {
   Vocab v;
   v.add_word("farm");
   v.add_word("<unk>");
-  const LoaderDataset tr = make_loader_dataset(p, v, s.train), va = make_loader_dataset(p, v, s.val);
+  const LoaderDataset tr = make_loader_dataset(p, v, s.train),
+                      va = make_loader_dataset(p, v, s.val);
   EXPECT_EQ(tr.samples.size(), 40u);
   EXPECT_EQ(va.samples.size(), 10u);
   std::set<int64_t> tr_imgs, va_imgs;
@@ -505,7 +514,8 @@ TEST(Splits, ByImageKeepsAllCaptionsTogether) {
 
 TEST(Splits, RealTrainingList) {
   SKIP_WITHOUT_SAMPLES();
-  const std::vector<std::string> names = read_text_lines(rsitmd_dir() + "/precomp/train_filename.txt");
+  const std::vector<std::string> names =
+      read_text_lines(rsitmd_dir() + "/precomp/train_filename.txt");
   ASSERT_EQ(names.size(), 4291u);
   std::map<std::string, int64_t> per_scene;
   for (const auto& nm : names) ++per_scene[scene_of(nm)];
@@ -515,7 +525,8 @@ TEST(Splits, RealTrainingList) {
   EXPECT_EQ(int64_t(s.train.size()), want_train);
   EXPECT_EQ(s.train.size() + s.val.size(), 4291u);
   std::vector<int64_t> both;
-  std::set_intersection(s.train.begin(), s.train.end(), s.val.begin(), s.val.end(), std::back_inserter(both));
+  std::set_intersection(s.train.begin(), s.train.end(), s.val.begin(), s.val.end(),
+                        std::back_inserter(both));
   EXPECT_TRUE(both.empty());
   const ImageSplit r = split_images(names, SplitMode::kTrainVal, 0, 0);
   EXPECT_EQ(r.train.size(), 3432u);  // int(4291 * 0.8)

@@ -24,8 +24,12 @@ Image gray(int h, int w, const std::vector<int>& v) {
   return img;
 }
 
-std::vector<int> values(const Image& img) { return std::vector<int>(img.data.begin(), img.data.end()); }
-std::vector<int> values(const Mask& m) { return std::vector<int>(m.labels.begin(), m.labels.end()); }
+std::vector<int> values(const Image& img) {
+  return std::vector<int>(img.data.begin(), img.data.end());
+}
+std::vector<int> values(const Mask& m) {
+  return std::vector<int>(m.labels.begin(), m.labels.end());
+}
 
 Mask mask_of(int h, int w, const std::vector<int>& v) {
   Mask m;
@@ -84,7 +88,8 @@ void expect_value_error(Fn fn, const std::string& needle) {
 TEST(TransformsResize, BilinearUpscaleRowByHand) {
   // 2 -> 4 samples: centres (i + 0.5) * 2/4 - 0.5 = -0.25, 0.25, 0.75, 1.25 in
   // source pixels, clamped at the edges: 0, 0.75*0 + 0.25*100, 0.25*0 + 0.75*100, 100.
-  EXPECT_EQ(values(resize_bilinear(gray(1, 2, {0, 100}), 1, 4)), (std::vector<int>{0, 25, 75, 100}));
+  EXPECT_EQ(values(resize_bilinear(gray(1, 2, {0, 100}), 1, 4)),
+            (std::vector<int>{0, 25, 75, 100}));
 }
 
 TEST(TransformsResize, BilinearDownscaleIsAntialiased) {
@@ -95,7 +100,8 @@ TEST(TransformsResize, BilinearDownscaleIsAntialiased) {
   // output 1 (centre 3.0, taps 1, 2, 3, weights 0.25, 0.75, 0.75):
   //   (40*0.25 + 80*0.75 + 120*0.75) / 1.75 = 91.43 -> 91
   // (plain bilinear without antialiasing would give 20 and 100).
-  EXPECT_EQ(values(resize_bilinear(gray(1, 4, {0, 40, 80, 120}), 1, 2)), (std::vector<int>{29, 91}));
+  EXPECT_EQ(values(resize_bilinear(gray(1, 4, {0, 40, 80, 120}), 1, 2)),
+            (std::vector<int>{29, 91}));
 }
 
 TEST(TransformsResize, Bilinear2dHorizontalThenVerticalByHand) {
@@ -104,7 +110,8 @@ TEST(TransformsResize, Bilinear2dHorizontalThenVerticalByHand) {
   // vertical pass, rows 1 and 2 mix (.75, .25) and (.25, .75), rounded:
   //   row 1: 50, 58.75 -> 59, 76.25 -> 76, 85
   //   row 2: 150, 126.25 -> 126, 78.75 -> 79, 55
-  const std::vector<int> expect = {0, 25, 75, 100, 50, 59, 76, 85, 150, 126, 79, 55, 200, 160, 80, 40};
+  const std::vector<int> expect = {0,   25,  75, 100, 50,  59,  76, 85,
+                                   150, 126, 79, 55,  200, 160, 80, 40};
   EXPECT_EQ(values(resize_bilinear(gray(2, 2, {0, 100, 200, 40}), 4, 4)), expect);
   // Three channels: the same per channel (second channel 255 - v: no rounding ties).
   Image rgb(2, 2, 3);
@@ -134,23 +141,22 @@ TEST(TransformsResize, BilinearMatchesPil) {
                                  88,  141, 187, 146, 158, 135, 109, 121, 95,  126, 121, 122};
   EXPECT_EQ(values(resize_bilinear(a, 3, 4)), down);
   const std::vector<int> up = {
-      0,   53,  106, 17,  70,  123, 40,  93,  146, 64,  117, 170, 87,  140, 193, 111, 164, 217,
-      135, 188, 241, 158, 211, 194, 182, 235, 55,  205, 119, 55,  222, 19,  72,  30,  83,  136,
-      47,  100, 153, 70,  123, 169, 94,  147, 138, 117, 170, 138, 141, 194, 162, 165, 164, 186,
-      165, 156, 162, 135, 180, 78,  150, 110, 85,  167, 49,  102, 81,  134, 187, 98,  151, 204,
-      121, 174, 206, 145, 198, 86,  168, 221, 46,  192, 245, 70,  216, 124, 94,  177, 64,  110,
-      56,  88,  115, 58,  96,  136, 75,  100, 153, 131, 184, 124, 148, 149, 141, 161, 111, 151,
-      113, 135, 84,  105, 158, 68,  129, 182, 92,  153, 115, 116, 137, 86,  139, 70,  110, 163,
-      80,  133, 186, 97,  150, 203, 182, 235, 32,  199, 135, 49,  199, 19,  72,  60,  43,  96,
-      13,  66,  119, 37,  90,  143, 61,  114, 167, 84,  137, 190, 108, 161, 214, 131, 184, 237,
-      148, 201, 254, 90,  143, 83,  107, 108, 100, 120, 70,  123, 72,  94,  147, 64,  117, 170,
-      88,  141, 194, 112, 165, 127, 135, 188, 98,  159, 212, 122, 182, 157, 145, 199, 109, 162,
-      27,  80,  133, 44,  97,  150, 67,  120, 171, 91,  144, 176, 114, 157, 192, 138, 163, 216,
-      144, 187, 95,  157, 210, 35,  181, 234, 59,  204, 133, 82,  221, 46,  99,  78,  131, 184,
-      95,  148, 201, 118, 171, 208, 142, 195, 124, 165, 156, 100, 189, 71,  124, 104, 95,  94,
-      65,  118, 86,  89,  142, 110, 112, 119, 133, 129, 97,  150, 108, 161, 214, 125, 178, 231,
-      148, 201, 231, 172, 225, 92,  195, 155, 45,  219, 16,  69,  80,  40,  93,  10,  63,  116,
-      34,  87,  140, 57,  110, 163, 74,  127, 180};
+      0,   53,  106, 17,  70,  123, 40,  93,  146, 64,  117, 170, 87,  140, 193, 111, 164, 217, 135,
+      188, 241, 158, 211, 194, 182, 235, 55,  205, 119, 55,  222, 19,  72,  30,  83,  136, 47,  100,
+      153, 70,  123, 169, 94,  147, 138, 117, 170, 138, 141, 194, 162, 165, 164, 186, 165, 156, 162,
+      135, 180, 78,  150, 110, 85,  167, 49,  102, 81,  134, 187, 98,  151, 204, 121, 174, 206, 145,
+      198, 86,  168, 221, 46,  192, 245, 70,  216, 124, 94,  177, 64,  110, 56,  88,  115, 58,  96,
+      136, 75,  100, 153, 131, 184, 124, 148, 149, 141, 161, 111, 151, 113, 135, 84,  105, 158, 68,
+      129, 182, 92,  153, 115, 116, 137, 86,  139, 70,  110, 163, 80,  133, 186, 97,  150, 203, 182,
+      235, 32,  199, 135, 49,  199, 19,  72,  60,  43,  96,  13,  66,  119, 37,  90,  143, 61,  114,
+      167, 84,  137, 190, 108, 161, 214, 131, 184, 237, 148, 201, 254, 90,  143, 83,  107, 108, 100,
+      120, 70,  123, 72,  94,  147, 64,  117, 170, 88,  141, 194, 112, 165, 127, 135, 188, 98,  159,
+      212, 122, 182, 157, 145, 199, 109, 162, 27,  80,  133, 44,  97,  150, 67,  120, 171, 91,  144,
+      176, 114, 157, 192, 138, 163, 216, 144, 187, 95,  157, 210, 35,  181, 234, 59,  204, 133, 82,
+      221, 46,  99,  78,  131, 184, 95,  148, 201, 118, 171, 208, 142, 195, 124, 165, 156, 100, 189,
+      71,  124, 104, 95,  94,  65,  118, 86,  89,  142, 110, 112, 119, 133, 129, 97,  150, 108, 161,
+      214, 125, 178, 231, 148, 201, 231, 172, 225, 92,  195, 155, 45,  219, 16,  69,  80,  40,  93,
+      10,  63,  116, 34,  87,  140, 57,  110, 163, 74,  127, 180};
   EXPECT_EQ(values(resize_bilinear(a, 9, 11)), up);
 }
 
@@ -219,12 +225,14 @@ TEST(TransformsRotate, FortyFiveDegreesNearestByHand) {
   //   (x=1,y=0): d = (-0.5,-1.5): xin = 2.71 -> 2, yin = 0.59 -> 0: in(0, 2) = 30
   //   (x=1,y=1): d = (-0.5,-0.5): xin = 2,         yin = 1.29 -> 1: in(1, 2) = 70
   // The whole result equals PIL 9.4 Image.rotate(45, NEAREST).
-  const Image a = gray(4, 4, {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160});
+  const Image a =
+      gray(4, 4, {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160});
   const Image r = rotate(a, 45, Interp::kNearest);
   EXPECT_EQ(r.at(0, 0, 0), 0);
   EXPECT_EQ(r.at(0, 1, 0), 30);
   EXPECT_EQ(r.at(1, 1, 0), 70);
-  EXPECT_EQ(values(r), (std::vector<int>{0, 30, 80, 0, 20, 70, 110, 120, 50, 100, 110, 150, 0, 90, 140, 0}));
+  EXPECT_EQ(values(r),
+            (std::vector<int>{0, 30, 80, 0, 20, 70, 110, 120, 50, 100, 110, 150, 0, 90, 140, 0}));
 }
 
 TEST(TransformsRotate, ThirtyDegreesBilinearByHand) {
@@ -233,10 +241,12 @@ TEST(TransformsRotate, ThirtyDegreesBilinearByHand) {
   //   bilinear between centres: fx = 1.817, fy = -0.049 -> rows clamp to 0:
   //   20 + (30-20)*0.817 = 28.17 -> 28 (PIL truncates)
   // The whole result equals PIL 9.4 Image.rotate(30, BILINEAR).
-  const Image a = gray(4, 4, {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160});
+  const Image a =
+      gray(4, 4, {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160});
   const Image r = rotate(a, 30, Interp::kBilinear);
   EXPECT_EQ(r.at(0, 1, 0), 28);
-  EXPECT_EQ(values(r), (std::vector<int>{0, 28, 54, 0, 27, 55, 84, 112, 57, 85, 114, 142, 0, 115, 141, 0}));
+  EXPECT_EQ(values(r),
+            (std::vector<int>{0, 28, 54, 0, 27, 55, 84, 112, 57, 85, 114, 142, 0, 115, 141, 0}));
   // Nearest (torchvision's default) on the same image, PIL 9.4 Image.rotate(30, NEAREST).
   EXPECT_EQ(values(rotate(a, 30, Interp::kNearest)),
             (std::vector<int>{0, 30, 40, 0, 10, 60, 70, 120, 50, 100, 110, 160, 0, 130, 140, 0}));
@@ -260,7 +270,7 @@ TEST(TransformsRotate, CornersAreFilled) {
   }
   Mask m = mask_of(8, 8, std::vector<int>(64, 3));
   const Mask r0 = rotate(m, 45);
-  EXPECT_EQ(r0.labels[0], 0);    // reference: Background
+  EXPECT_EQ(r0.labels[0], 0);  // reference: Background
   EXPECT_EQ(r0.labels[27], 3);
   EXPECT_EQ(rotate(m, 45, kIgnoreLabel).labels[63], 255);
 }
@@ -314,7 +324,8 @@ TEST(TransformsCrop, ByHandAndBounds) {
   const Image a = gray(3, 4, {0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23});
   EXPECT_EQ(values(crop(a, 1, 1, 2, 2)), (std::vector<int>{11, 12, 21, 22}));
   EXPECT_EQ(values(crop(a, 0, 0, 4, 3)), values(a));
-  EXPECT_EQ(values(crop(mask_of(2, 3, {1, 2, 3, 4, 5, 255}), 1, 0, 2, 2)), (std::vector<int>{2, 3, 5, 255}));
+  EXPECT_EQ(values(crop(mask_of(2, 3, {1, 2, 3, 4, 5, 255}), 1, 0, 2, 2)),
+            (std::vector<int>{2, 3, 5, 255}));
   expect_value_error([&] { crop(a, 3, 0, 2, 1); }, "crop window x=3 y=0 w=2 h=1 leaves the 4x3");
   expect_value_error([&] { crop(a, -1, 0, 1, 1); }, "leaves");
   expect_value_error([&] { crop(a, 0, 0, 0, 1); }, "positive");
@@ -346,8 +357,9 @@ TEST(TransformsNormalize, ImageNetChwByHand) {
   const float expect[6] = {-2.117904f, 2.248908f, 2.428571f, -2.035714f, 0.426492f, -0.915556f};
   for (int i = 0; i < 6; ++i) EXPECT_NEAR(out[i], expect[i], 2e-6) << i;
   std::vector<float> tiny(3);
-  expect_value_error([&] { to_chw_normalized(gray(1, 1, {0}), kImageNetMean, kImageNetStd, tiny.data()); },
-                     "3-channel");
+  expect_value_error(
+      [&] { to_chw_normalized(gray(1, 1, {0}), kImageNetMean, kImageNetStd, tiny.data()); },
+      "3-channel");
   std::vector<int64_t> labels(4);
   mask_to_int64(mask_of(2, 2, {0, 14, 255, 7}), labels.data());
   EXPECT_EQ(labels, (std::vector<int64_t>{0, 14, 255, 7}));
@@ -393,7 +405,8 @@ TEST(TransformsPipeline, TrainingEqualsTheTransformsInTurn) {
       std::vector<int64_t> mout(17 * 17);
       run_pipeline(a, &m, opt, aug, out.data(), mout.data());
 
-      Image seq = crop(rotate(resize_bilinear(a, 23, 23), aug.degrees, it), aug.crop_x, aug.crop_y, 17, 17);
+      Image seq =
+          crop(rotate(resize_bilinear(a, 23, 23), aug.degrees, it), aug.crop_x, aug.crop_y, 17, 17);
       Mask mseq = crop(rotate(resize_nearest(m, 23, 23), aug.degrees, kIgnoreLabel), aug.crop_x,
                        aug.crop_y, 17, 17);
       if (aug.hflip) seq = hflip(seq), mseq = hflip(mseq);
@@ -448,6 +461,10 @@ TEST(TransformsPipeline, OptionErrors) {
   std::vector<int64_t> mo(16);
   expect_value_error([&] { run_pipeline(a, &m, o, Augment{}, out.data(), mo.data()); },
                      "mask is 5x6 but its image is 6x6");
-  expect_value_error([&] { run_pipeline(gray(6, 6, std::vector<int>(36, 0)), nullptr, o, Augment{}, out.data(), nullptr); },
-                     "RGB");
+  expect_value_error(
+      [&] {
+        run_pipeline(gray(6, 6, std::vector<int>(36, 0)), nullptr, o, Augment{}, out.data(),
+                     nullptr);
+      },
+      "RGB");
 }
