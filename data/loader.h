@@ -19,6 +19,8 @@
 // reaches that batch, with the same type (IOError, ValueError, else Error)
 // and a message naming the sample and the file; that epoch then ends.
 // The destructor stops and joins the workers, also in the middle of an epoch.
+// One consumer thread: start_epoch() and next() are not meant to be called
+// concurrently with each other.
 //
 // Usage:
 //   Loader loader(make_loader_dataset(split, vocab), opts);
