@@ -15,21 +15,12 @@
 
 #include "autograd/adaptive_pool.h"
 #include "autograd/gradcheck.h"
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 
 namespace {
-
-Tensor seq(const Shape& s, double a, double b, DType dt = DType::F64) {
-  std::vector<double> v(static_cast<size_t>(shape_numel(s)));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(a * static_cast<double>(i) + b);
-  return from_vector(v, s, dt);
-}
-
-void expect_all_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
-}
 
 using PoolFn = Tensor (*)(const Tensor&, int64_t, int64_t);
 

@@ -6,14 +6,12 @@
 #include "autograd/gradcheck.h"
 #include "autograd/node.h"
 #include "autograd/shape_ops.h"
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 
 namespace {
-Tensor leaf(const Shape& s, uint64_t seed) {
-  Generator g(seed);
-  return randn(s, DType::F64, &g).set_requires_grad();
-}
 }  // namespace
 
 TEST(Autograd, LeafRulesAndDetach) {

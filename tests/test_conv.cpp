@@ -10,15 +10,12 @@
 #include "autograd/conv.h"
 #include "autograd/gradcheck.h"
 #include "kernels/conv2d.h"
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 
 namespace {
-
-Tensor leaf(const Shape& s, uint64_t seed) {
-  Generator g(seed);
-  return randn(s, DType::F64, &g).set_requires_grad();
-}
 
 // One assertion per vector (the kernel comparisons have ~10^5 elements):
 // fails with the worst element, and on any NaN.

@@ -19,35 +19,13 @@
 
 #include "data/image_io.h"
 #include "tensor/error.h"
-
-#ifndef SIRS_SAMPLES_DIR
-#define SIRS_SAMPLES_DIR ""
-#endif
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string rsitmd_dir() {
-  const char* env = std::getenv("SIRS_SAMPLES_DIR");
-  return std::string(env != nullptr && *env != '\0' ? env : SIRS_SAMPLES_DIR) + "/rsitmd";
-}
-
-#define SKIP_WITHOUT_SAMPLES()                                                          \
-  if (!fs::is_directory(rsitmd_dir()))                                                  \
-  GTEST_SKIP() << "RSITMD samples not found at " << rsitmd_dir()                        \
-               << " (set SIRS_SAMPLES_DIR to the folder holding rsitmd/)"
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/sirs_image_test_XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -87,7 +65,7 @@ class ImageIOTiffLayouts
 
 TEST_P(ImageIOTiffLayouts, RoundTripExact) {
   auto [comp, tiled, c] = GetParam();
-  TempDir t;
+  TempDir t{"image_test"};
   // 37 x 45: neither a multiple of the 16-pixel tiles nor of the 8-row strips.
   Image img = pattern(37, 45, c);
   TiffWriteOptions opt;
@@ -142,7 +120,7 @@ TEST(ImageIO, RealSampleTiffs) {
 }
 
 TEST(ImageIO, PngRoundTripAllChannelCounts) {
-  TempDir t;
+  TempDir t{"image_test"};
   for (int c = 1; c <= 4; ++c) {
     Image img = pattern(19, 23, c);
     const std::string p = t.file("x" + std::to_string(c) + ".png");
@@ -163,7 +141,7 @@ TEST(ImageIO, PngRoundTripAllChannelCounts) {
 }
 
 TEST(ImageIO, JpegDecodesCloseToSource) {
-  TempDir t;
+  TempDir t{"image_test"};
   Image img(32, 32, 3);
   for (int y = 0; y < 32; ++y)
     for (int x = 0; x < 32; ++x)
@@ -179,7 +157,7 @@ TEST(ImageIO, JpegDecodesCloseToSource) {
 }
 
 TEST(ImageIO, TruncatedAndGarbageTiff) {
-  TempDir t;
+  TempDir t{"image_test"};
   const std::string good = t.file("good.tif");
   TiffWriteOptions opt;
   opt.compression = TiffCompression::kNone;
@@ -223,7 +201,7 @@ TEST(ImageIO, TruncatedAndGarbageTiff) {
 }
 
 TEST(ImageIO, TruncatedAndGarbagePng) {
-  TempDir t;
+  TempDir t{"image_test"};
   const std::string good = t.file("good.png");
   write_png(good, pattern(64, 64, 3));
   const std::string bytes = slurp(good);
@@ -242,7 +220,7 @@ TEST(ImageIO, TruncatedAndGarbagePng) {
 }
 
 TEST(ImageIO, UnsupportedTiffLayoutsRefused) {
-  TempDir t;
+  TempDir t{"image_test"};
   // Tile size must be a multiple of 16 (libtiff's rule), checked before writing.
   TiffWriteOptions opt;
   opt.tiled = true;
@@ -285,7 +263,7 @@ void write_raw_tiff(const std::string& path, uint32_t h, uint32_t w, uint16_t sp
 }  // namespace
 
 TEST(ImageIO, TiffVariantsFromLibtiff) {
-  TempDir t;
+  TempDir t{"image_test"};
   Image src = pattern(9, 13, 3);
   // LZW and Deflate with the horizontal-differencing predictor.
   for (uint16_t comp : {uint16_t(COMPRESSION_LZW), uint16_t(COMPRESSION_ADOBE_DEFLATE)}) {
@@ -305,7 +283,7 @@ TEST(ImageIO, TiffVariantsFromLibtiff) {
 }
 
 TEST(ImageIO, UnsupportedTiffSamplesRefusedSilently) {
-  TempDir t;
+  TempDir t{"image_test"};
   const std::string p16 = t.file("16bit.tif");
   write_raw_tiff(p16, 4, 4, 1, 16, PHOTOMETRIC_MINISBLACK, PLANARCONFIG_CONTIG, COMPRESSION_NONE,
                  1, std::vector<uint8_t>(32, 7));
@@ -332,7 +310,7 @@ TEST(ImageIO, CorruptedTiffBytesNeverCrash) {
   // Random byte damage anywhere (header, directory, strip data) of files in
   // several layouts: each read either decodes or throws an IOError that names
   // the file.
-  TempDir t;
+  TempDir t{"image_test"};
   uint32_t state = 777;
   auto next = [&] { return state = state * 1664525u + 1013904223u; };
   const TiffCompression comps[] = {TiffCompression::kNone, TiffCompression::kPackBits,

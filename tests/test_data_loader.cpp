@@ -21,35 +21,13 @@
 #include "data/transforms.h"
 #include "data/vocab.h"
 #include "tensor/error.h"
-
-#ifndef SIRS_SAMPLES_DIR
-#define SIRS_SAMPLES_DIR ""
-#endif
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string rsitmd_dir() {
-  const char* env = std::getenv("SIRS_SAMPLES_DIR");
-  return std::string(env != nullptr && *env != '\0' ? env : SIRS_SAMPLES_DIR) + "/rsitmd";
-}
-
-#define SKIP_WITHOUT_SAMPLES()                                   \
-  if (!fs::is_directory(rsitmd_dir()))                           \
-  GTEST_SKIP() << "RSITMD samples not found at " << rsitmd_dir() \
-               << " (set SIRS_SAMPLES_DIR to the folder holding rsitmd/)"
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/sirs_loader_test_XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 constexpr int kSide = 12;
 
@@ -74,7 +52,7 @@ Mask test_mask(int i) {
 // n_img images (TIFF, every third a PNG) with masks and 5 captions each of
 // varying length (sample s has s % 6 + 1 tokens).
 struct Fixture {
-  TempDir dir;
+  TempDir dir{"loader_test"};
   LoaderDataset data;
   explicit Fixture(int n_img, bool masks = true) {
     for (int i = 0; i < n_img; ++i) {
@@ -364,7 +342,7 @@ TEST(Loader, Misuse) {
 }
 
 TEST(Loader, FromPrecompSplitAndSubset) {
-  TempDir t;
+  TempDir t{"loader_test"};
   fs::create_directories(t.path / "img");
   fs::create_directories(t.path / "masks");
   std::ofstream caps(t.file("train_caps.txt")), names(t.file("train_filename.txt"));

@@ -13,35 +13,13 @@
 #include "data/class_weights.h"
 #include "data/mask.h"
 #include "tensor/error.h"
-
-#ifndef SIRS_SAMPLES_DIR
-#define SIRS_SAMPLES_DIR ""
-#endif
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string rsitmd_dir() {
-  const char* env = std::getenv("SIRS_SAMPLES_DIR");
-  return std::string(env != nullptr && *env != '\0' ? env : SIRS_SAMPLES_DIR) + "/rsitmd";
-}
-
-#define SKIP_WITHOUT_SAMPLES()                                                          \
-  if (!fs::is_directory(rsitmd_dir()))                                                  \
-  GTEST_SKIP() << "RSITMD samples not found at " << rsitmd_dir()                        \
-               << " (set SIRS_SAMPLES_DIR to the folder holding rsitmd/)"
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/sirs_mask_test_XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 std::vector<int64_t> counts_of(const Mask& m) {
   std::vector<int64_t> c;
@@ -79,7 +57,7 @@ TEST(MaskRead, RealSampleMasks) {
 }
 
 TEST(MaskRead, ValuesToClassesAndIgnore) {
-  TempDir t;
+  TempDir t{"mask_test"};
   Image img(2, 3, 1);
   img.data = {0, 10, 140, 255, 50, 130};
   const std::string p = t.file("m.png");
@@ -94,7 +72,7 @@ TEST(MaskRead, ValuesToClassesAndIgnore) {
 }
 
 TEST(MaskRead, BadValueNamesFileValueAndPosition) {
-  TempDir t;
+  TempDir t{"mask_test"};
   Image img(3, 4, 1);
   img.at(2, 1, 0) = 37;
   const std::string p = t.file("bad.png");
@@ -109,7 +87,7 @@ TEST(MaskRead, BadValueNamesFileValueAndPosition) {
 }
 
 TEST(MaskRead, RgbWithEqualChannelsAcceptedOtherwiseRefused) {
-  TempDir t;
+  TempDir t{"mask_test"};
   Image img(2, 2, 3);
   img.data = {10, 10, 10, 0, 0, 0, 255, 255, 255, 20, 20, 20};
   write_png(t.file("rgb.png"), img);

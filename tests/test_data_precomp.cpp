@@ -11,40 +11,13 @@
 
 #include "data/precomp.h"
 #include "tensor/error.h"
-
-#ifndef SIRS_SAMPLES_DIR
-#define SIRS_SAMPLES_DIR ""
-#endif
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string rsitmd_dir() {
-  const char* env = std::getenv("SIRS_SAMPLES_DIR");
-  return std::string(env != nullptr && *env != '\0' ? env : SIRS_SAMPLES_DIR) + "/rsitmd";
-}
-
-#define SKIP_WITHOUT_SAMPLES()                                                          \
-  if (!fs::is_directory(rsitmd_dir()))                                                  \
-  GTEST_SKIP() << "RSITMD samples not found at " << rsitmd_dir()                        \
-               << " (set SIRS_SAMPLES_DIR to the folder holding rsitmd/)"
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/sirs_data_test_XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    fs::path p = path / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p.string();
-  }
-};
 
 // Five captions per image, n images, names one per image (or per caption).
 std::string caps_text(int n_img, const std::string& eol = "\n") {
@@ -115,7 +88,7 @@ TEST(DataPrecomp, RealTestSplitOneNamePerCaption) {
 
 TEST(DataPrecomp, RealImagesAndMasks) {
   SKIP_WITHOUT_SAMPLES();
-  TempDir t;
+  TempDir t{"data_test"};
   t.write("train_caps.txt", caps_text(2));
   t.write("train_filename.txt", "airport_4691.tif\nriver_3583.tif\n");
   PrecompOptions opt;
@@ -135,7 +108,7 @@ TEST(DataPrecomp, MaskNameUsesTheStem) {
 }
 
 TEST(DataPrecomp, CrlfAndMissingFinalNewline) {
-  TempDir t;
+  TempDir t{"data_test"};
   std::string caps = caps_text(2, "\r\n");
   caps.resize(caps.size() - 2);  // no final newline
   t.write("val_caps.txt", caps);
@@ -148,7 +121,7 @@ TEST(DataPrecomp, CrlfAndMissingFinalNewline) {
 }
 
 TEST(DataPrecomp, CountMismatchNamesBothFilesAndCounts) {
-  TempDir t;
+  TempDir t{"data_test"};
   t.write("train_caps.txt", caps_text(3));
   t.write("train_filename.txt", names_text(2, 1));
   std::string msg = error_of<ValueError>([&] { read_precomp(t.path.string(), "train"); });
@@ -159,7 +132,7 @@ TEST(DataPrecomp, CountMismatchNamesBothFilesAndCounts) {
 }
 
 TEST(DataPrecomp, CaptionsNotMultipleOfFive) {
-  TempDir t;
+  TempDir t{"data_test"};
   t.write("train_caps.txt", caps_text(2) + "extra\n");
   t.write("train_filename.txt", names_text(2, 1));
   std::string msg = error_of<ValueError>([&] { read_precomp(t.path.string(), "train"); });
@@ -167,7 +140,7 @@ TEST(DataPrecomp, CaptionsNotMultipleOfFive) {
 }
 
 TEST(DataPrecomp, RepeatedNamesMustAgree) {
-  TempDir t;
+  TempDir t{"data_test"};
   std::string names = names_text(2, 5);
   names.replace(names.find("img_1.tif"), 9, "img_9.tif");  // line 6
   t.write("test_caps.txt", caps_text(2));
@@ -178,7 +151,7 @@ TEST(DataPrecomp, RepeatedNamesMustAgree) {
 }
 
 TEST(DataPrecomp, EmptyCaptionLineNamed) {
-  TempDir t;
+  TempDir t{"data_test"};
   std::string caps = caps_text(2);
   caps.replace(caps.find("caption 1.2"), 11, "   ");  // line 8, whitespace only
   t.write("train_caps.txt", caps);
@@ -192,7 +165,7 @@ TEST(DataPrecomp, EmptyCaptionLineNamed) {
 }
 
 TEST(DataPrecomp, InvalidUtf8NamesFileAndLine) {
-  TempDir t;
+  TempDir t{"data_test"};
   std::string caps = caps_text(1);
   caps.insert(caps.find("caption 0.3") + 3, "\xC3\x28");  // bad continuation byte
   t.write("train_caps.txt", caps);
@@ -212,7 +185,7 @@ TEST(DataPrecomp, Utf8Validator) {
 }
 
 TEST(DataPrecomp, AllMissingImagesAndMasksListed) {
-  TempDir t;
+  TempDir t{"data_test"};
   t.write("train_caps.txt", caps_text(4));
   t.write("train_filename.txt", names_text(4, 1));
   t.write("img/img_1.tif", "x");
@@ -233,7 +206,7 @@ TEST(DataPrecomp, AllMissingImagesAndMasksListed) {
 }
 
 TEST(DataPrecomp, MissingMasksListedAndCapped) {
-  TempDir t;
+  TempDir t{"data_test"};
   t.write("train_caps.txt", caps_text(25));
   t.write("train_filename.txt", names_text(25, 1));
   PrecompOptions opt;
@@ -246,7 +219,7 @@ TEST(DataPrecomp, MissingMasksListedAndCapped) {
 }
 
 TEST(DataPrecomp, MissingListFile) {
-  TempDir t;
+  TempDir t{"data_test"};
   std::string msg = error_of<IOError>([&] { read_precomp(t.path.string(), "train"); });
   EXPECT_NE(msg.find("train_caps.txt"), std::string::npos) << msg;
 }

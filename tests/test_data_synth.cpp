@@ -24,21 +24,13 @@
 #include "data/tokenizer.h"
 #include "data/vocab.h"
 #include "tensor/error.h"
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/sirs_synth_test_XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string str() const { return path.string(); }
-};
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -92,7 +84,7 @@ int scene_type_index(const std::string& name) {
 }  // namespace
 
 TEST(SynthOptions, BadOptionsGiveClearErrors) {
-  TempDir tmp;
+  TempDir tmp{"synth_test"};
   SynthOptions o;
   o.images = 0;
   try {
@@ -128,7 +120,7 @@ TEST(SynthOptions, BadOptionsGiveClearErrors) {
 }
 
 TEST(SynthDataset, LayoutReadsBackWithPrecompMasksAndVocab) {
-  TempDir tmp;
+  TempDir tmp{"synth_test"};
   SynthOptions o;
   o.images = 12;
   o.size = 64;

@@ -14,38 +14,13 @@
 #include "data/tokenizer.h"
 #include "data/vocab.h"
 #include "tensor/error.h"
-
-#ifndef SIRS_SAMPLES_DIR
-#define SIRS_SAMPLES_DIR ""
-#endif
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string rsitmd_dir() {
-  const char* env = std::getenv("SIRS_SAMPLES_DIR");
-  return std::string(env != nullptr && *env != '\0' ? env : SIRS_SAMPLES_DIR) + "/rsitmd";
-}
-
-#define SKIP_WITHOUT_SAMPLES()                                                          \
-  if (!fs::is_directory(rsitmd_dir()))                                                  \
-  GTEST_SKIP() << "RSITMD samples not found at " << rsitmd_dir()                        \
-               << " (set SIRS_SAMPLES_DIR to the folder holding rsitmd/)"
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/sirs_vocab_test_XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    std::ofstream((path / name), std::ios::binary) << bytes;
-    return (path / name).string();
-  }
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -134,7 +109,7 @@ TEST(VocabBuild, StopwordList) {
 }
 
 TEST(VocabJson, RoundTripWithNonAscii) {
-  TempDir t;
+  TempDir t{"vocab_test"};
   Vocab v;
   v.add_word("caf\xC3\xA9");
   v.add_word("quote\"d");
@@ -153,7 +128,7 @@ TEST(VocabJson, RoundTripWithNonAscii) {
 }
 
 TEST(VocabJson, MalformedFilesRefused) {
-  TempDir t;
+  TempDir t{"vocab_test"};
   const std::string ok_i2w = "\"idx2word\": {\"1\": \"a\", \"2\": \"<unk>\"}";
   const std::string ok_w2i = "\"word2idx\": {\"a\": 1, \"<unk>\": 2}";
   struct Bad {

@@ -11,17 +11,14 @@
 #include "autograd/elementwise.h"
 #include "autograd/gradcheck.h"
 #include "autograd/grad_mode.h"
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 
 namespace {
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
-
-Tensor leaf(const Shape& s, uint64_t seed) {
-  Generator g(seed);
-  return randn(s, DType::F64, &g).set_requires_grad();
-}
 
 // Values in [0.5, 2): safe for log, sqrt, pow and as divisors.
 Tensor pos_leaf(const Shape& s, uint64_t seed) {

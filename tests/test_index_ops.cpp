@@ -7,36 +7,12 @@
 
 #include "autograd/gradcheck.h"
 #include "autograd/index_ops.h"
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 
 namespace {
-
-Tensor leaf(const Shape& s, uint64_t seed) {
-  Generator g(seed);
-  return randn(s, DType::F64, &g).set_requires_grad();
-}
-
-Tensor f64(const std::vector<double>& v, const Shape& s) { return from_vector(v, s, DType::F64); }
-Tensor i64(const std::vector<double>& v, const Shape& s) { return from_vector(v, s, DType::I64); }
-
-void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
-                      const std::vector<Tensor>& inputs) {
-  GradcheckResult r = gradcheck(fn, inputs);
-  EXPECT_TRUE(r.ok) << r.report;
-}
-
-template <class ErrT, class F>
-void expect_error(F&& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an exception";
-  } catch (const ErrT& e) {
-    std::string msg = e.what();
-    for (const std::string& p : parts)
-      EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
-}
 
 }  // namespace
 

@@ -8,15 +8,12 @@
 #include "autograd/gradcheck.h"
 #include "autograd/linalg.h"
 #include "kernels/matmul.h"
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 
 namespace {
-
-Tensor leaf(const Shape& s, uint64_t seed) {
-  Generator g(seed);
-  return randn(s, DType::F64, &g).set_requires_grad();
-}
 
 void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
   ASSERT_EQ(got.size(), want.size());

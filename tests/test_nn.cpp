@@ -11,21 +11,12 @@
 #include "autograd/gradcheck.h"
 #include "autograd/nn.h"
 #include "tensor/philox.h"
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 
 namespace {
-
-Tensor leaf(const Shape& s, uint64_t seed) {
-  Generator g(seed);
-  return randn(s, DType::F64, &g).set_requires_grad();
-}
-
-Tensor f64(const std::vector<double>& v, const Shape& s) {
-  return from_vector(v, s, DType::F64);
-}
-
-Tensor i64(const std::vector<double>& v, const Shape& s) { return from_vector(v, s, DType::I64); }
 
 void expect_near(const Tensor& t, const std::vector<double>& want, double tol) {
   std::vector<double> got = t.to_vector();
@@ -33,24 +24,7 @@ void expect_near(const Tensor& t, const std::vector<double>& want, double tol) {
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
 }
 
-void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
-                      const std::vector<Tensor>& inputs) {
-  GradcheckResult r = gradcheck(fn, inputs);
-  EXPECT_TRUE(r.ok) << r.report;
-}
-
 // Runs fn, expects an ErrT whose message contains every one of `parts`.
-template <class ErrT, class F>
-void expect_error(F&& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an exception";
-  } catch (const ErrT& e) {
-    std::string msg = e.what();
-    for (const std::string& p : parts)
-      EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
-}
 
 // The [B, K, H, W] = [2, 3, 2, 2] cross_entropy test logits:
 // ((torch.arange(24) * 0.37) % 2.1 - 1.0).

@@ -11,17 +11,14 @@
 #include "autograd/gradcheck.h"
 #include "autograd/reduce.h"
 #include "autograd/shape_ops.h"
+#include "tests/test_util.h"
 
 using namespace sirs;
+using namespace sirs::test;
 
 namespace {
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
-
-Tensor leaf(const Shape& s, uint64_t seed) {
-  Generator g(seed);
-  return randn(s, DType::F64, &g).set_requires_grad();
-}
 
 void expect_values(const Tensor& t, const std::vector<double>& want, double tol = 1e-12) {
   std::vector<double> got = t.to_vector();

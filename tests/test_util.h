@@ -1,0 +1,101 @@
+// Helpers shared by the test files: temporary folders, the RSITMD sample
+// folder, value comparisons, gradient checks and error-message checks.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "autograd/gradcheck.h"
+
+#ifndef SIRS_SAMPLES_DIR
+#define SIRS_SAMPLES_DIR ""
+#endif
+
+namespace sirs::test {
+
+// sin(a*i + b) over the elements: smooth, tie-free test inputs.
+inline Tensor seq(const Shape& s, double a, double b, DType dt = DType::F64) {
+  std::vector<double> v(static_cast<size_t>(shape_numel(s)));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(a * static_cast<double>(i) + b);
+  return from_vector(v, s, dt);
+}
+
+// A float64 N(0,1) leaf that requires grad, from its own seed.
+inline Tensor leaf(const Shape& s, uint64_t seed) {
+  Generator g(seed);
+  return randn(s, DType::F64, &g).set_requires_grad();
+}
+
+inline Tensor f64(const std::vector<double>& v, const Shape& s) { return from_vector(v, s, DType::F64); }
+inline Tensor i64(const std::vector<double>& v, const Shape& s) { return from_vector(v, s, DType::I64); }
+
+// The real RSITMD samples (../shared/samples/rsitmd; never copied into the
+// project). SIRS_SAMPLES_DIR in the environment overrides the build default.
+inline std::string rsitmd_dir() {
+  const char* env = std::getenv("SIRS_SAMPLES_DIR");
+  return std::string(env != nullptr && *env != '\0' ? env : SIRS_SAMPLES_DIR) + "/rsitmd";
+}
+
+// A fresh folder under /tmp, removed with everything in it at scope exit.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& tag = "test") {
+    std::string tmpl = "/tmp/sirs_" + tag + "_XXXXXX";
+    path = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string str() const { return path.string(); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+  // Writes bytes to name (creating sub-folders) and returns the full path.
+  std::string write(const std::string& name, const std::string& bytes) const {
+    std::filesystem::path p = path / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p.string();
+  }
+};
+
+inline void expect_all_near(const std::vector<double>& got, const std::vector<double>& want,
+                            double tol) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
+}
+
+inline void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+                             const std::vector<Tensor>& inputs) {
+  GradcheckResult r = gradcheck(fn, inputs);
+  EXPECT_TRUE(r.ok) << r.report;
+}
+
+// fn must throw ErrT whose message contains every one of parts.
+template <class ErrT, class F>
+void expect_error(F&& fn, const std::vector<std::string>& parts) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected an exception";
+  } catch (const ErrT& e) {
+    std::string msg = e.what();
+    for (const std::string& p : parts)
+      EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+  }
+}
+
+}  // namespace sirs::test
+
+#define SKIP_WITHOUT_SAMPLES()                                                              \
+  if (!std::filesystem::is_directory(::sirs::test::rsitmd_dir()))                        \
+  GTEST_SKIP() << "RSITMD samples not found at " << ::sirs::test::rsitmd_dir()           \
+               << " (set SIRS_SAMPLES_DIR to the folder holding rsitmd/)"
