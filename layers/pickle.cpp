@@ -42,8 +42,8 @@ bool utf8_to_latin1(const std::string& s, std::string* out) {
 class Unpickler {
  public:
   Unpickler(std::shared_ptr<const std::string> data, const std::string& what,
-            const std::set<std::string>& allowed)
-      : buf_(std::move(data)), what_(what), allowed_(allowed) {}
+            const std::set<std::string>& allowed, size_t start)
+      : buf_(std::move(data)), what_(what), allowed_(allowed), pos_(start), op_pos_(start) {}
 
   PyPtr run() {
     const std::string& d = *buf_;
@@ -349,7 +349,7 @@ class Unpickler {
   std::shared_ptr<const std::string> buf_;
   std::string what_;
   const std::set<std::string>& allowed_;
-  size_t pos_ = 0, op_pos_ = 0;
+  size_t pos_, op_pos_;
   unsigned op_ = 0;
   std::vector<PyPtr> stack_;
   std::vector<size_t> marks_;
@@ -422,8 +422,9 @@ std::string PyValue::repr(int depth) const {
 }
 
 PyPtr unpickle(std::shared_ptr<const std::string> data, const std::string& what,
-               const std::set<std::string>& allowed_globals) {
-  return Unpickler(std::move(data), what, allowed_globals).run();
+               const std::set<std::string>& allowed_globals, size_t start) {
+  if (start > data->size()) throw IOError(str_cat(what, ": pickle starts past the end of the data"));
+  return Unpickler(std::move(data), what, allowed_globals, start).run();
 }
 
 }  // namespace sirs

@@ -69,11 +69,11 @@ struct PyValue {
   std::string repr(int depth = 2) const;
 };
 
-// Parses `data` (a whole pickle, up to STOP). `what` names the source in
+// Parses the pickle that starts at data[start] (up to its STOP). `what` names the source in
 // errors ("'model.pth' entry 'archive/data.pkl'"). A GLOBAL outside
 // allowed_globals ("module.name") is an IOError naming it;
 // collections.OrderedDict and _codecs.encode are always understood.
 PyPtr unpickle(std::shared_ptr<const std::string> data, const std::string& what,
-               const std::set<std::string>& allowed_globals);
+               const std::set<std::string>& allowed_globals, size_t start = 0);
 
 }  // namespace sirs
