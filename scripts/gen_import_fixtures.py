@@ -211,6 +211,7 @@ def skipthoughts(out):
          "Wemb": np.random.randn(4, E).astype(np.float32)}
     np.savez(f"{out}/skipthoughts/uni_skip.npz", **p)
     np.savez_compressed(f"{out}/skipthoughts/uni_skip_deflate.npz", **p)
+    np.savez(f"{out}/skipthoughts/uni_skip_bad.npz", **dict(p, encoder_U=p["encoder_U"][:, :5]))
     # Fortran-order copy of one array (read back in C order).
     np.save(f"{out}/skipthoughts/fortran.npy", np.asfortranarray(p["encoder_U"]))
 

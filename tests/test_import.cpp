@@ -213,12 +213,16 @@ TEST(ImportSkipThoughts, MismatchedFilesAreNamed) {
     import_skipthoughts({no_unk, dir + "utable.npy", dir + "uni_skip.npz"}, test_vocab());
   });
   EXPECT_NE(msg.find("no 'UNK'"), std::string::npos) << msg;
-  // An archive without the GRU weights.
+  // Weights of the wrong shape, and an archive that is not an .npz.
   msg = error_of<ValueError>([&] {
-    import_skipthoughts({dir + "dictionary.txt", dir + "utable.npy", fixture("state_deflate.pth")},
-                        test_vocab());
+    import_skipthoughts({dir + "dictionary.txt", dir + "utable.npy", dir + "uni_skip_bad.npz"}, test_vocab());
   });
-  EXPECT_NE(msg, "no error of the expected type");
+  EXPECT_NE(msg.find("'encoder_U' is [3, 5], expected [3, 6]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("uni_skip_bad.npz"), std::string::npos) << msg;
+  msg = error_of([&] {
+    import_skipthoughts({dir + "dictionary.txt", dir + "utable.npy", fixture("state.pth")}, test_vocab());
+  });
+  EXPECT_NE(msg.find("entry 'state/data.pkl': is not a .npy file"), std::string::npos) << msg;
 }
 
 TEST(ImportNpy, ObjectArraysAndFortranOrder) {
@@ -259,7 +263,7 @@ TEST(ImportNpy, BadFilesAreNamed) {
   bad.replace(bad.find("<f4"), 3, ">f4");
   EXPECT_NE(corrupt("bigendian.npy", bad).find("unsupported dtype"), std::string::npos);
   bad = good;
-  bad[8] = '\x7f';  // header length past the end
+  bad[9] = '\x7f';  // header length past the end
   EXPECT_NE(corrupt("hdrlen.npy", bad).find("truncated"), std::string::npos);
   EXPECT_NE(corrupt("short.npy", good.substr(0, good.size() - 4)).find("data bytes"), std::string::npos);
   // Object array whose pickle is cut short.
