@@ -121,10 +121,14 @@ class Loader {
     // The view must stay inside the storage.
     int64_t last = offset;
     bool empty_view = false;
+    for (size_t d = 0; d < size.size(); ++d)
+      if (size[d] == 0) empty_view = true;
     for (size_t d = 0; d < size.size(); ++d) {
       if (size[d] < 0 || stride[d] < 0) fail(path_, str_cat("negative size or stride in ", call));
-      if (size[d] == 0) empty_view = true;
-      else last += (size[d] - 1) * stride[d];
+      if (empty_view || size[d] == 1 || stride[d] == 0) continue;
+      if (size[d] - 1 > (storage.numel() - last) / stride[d])
+        fail(path_, str_cat("tensor view ", call, " reaches past its storage of ", storage.numel(), " elements"));
+      last += (size[d] - 1) * stride[d];
     }
     if (offset < 0 || (!empty_view && last >= storage.numel()))
       fail(path_, str_cat("tensor view ", call, " reaches past its storage of ", storage.numel(), " elements"));
@@ -148,7 +152,8 @@ class Loader {
     std::string name = prefix_ + "data/" + key;
     const ZipEntry* e = zip_.find(name);
     if (!e) fail(path_, str_cat("storage entry '", name, "' is missing"));
-    if (numel < 0 || e->size != static_cast<uint64_t>(numel) * dtype_size(dtype))
+    if (numel < 0 || static_cast<uint64_t>(numel) > e->size ||
+        e->size != static_cast<uint64_t>(numel) * dtype_size(dtype))
       fail(path_, str_cat("entry '", name, "' holds ", e->size, " bytes, the pickle says ", numel,
                           " x ", dtype_name(dtype)));
     Tensor t = empty({numel}, Options(dtype));

@@ -194,6 +194,8 @@ uint64_t ZipReader::data_offset(const ZipEntry& e) const {
 void ZipReader::read_into(const ZipEntry& e, void* dst) const {
   uint64_t start = data_offset(e);
   std::string what = str_cat("entry '", e.name, "'");
+  if (e.method == 8 && e.size / 1032 > e.compressed_size + 1)  // deflate expands at most ~1032x
+    fail(path_, str_cat(what, ": implausible size ", e.size, " for ", e.compressed_size, " deflated bytes"));
   if (e.method == 0) {
     pread_exact(dst, e.size, start, what);
   } else {
@@ -239,8 +241,9 @@ void ZipReader::read_into(const ZipEntry& e, void* dst) const {
 }
 
 std::string ZipReader::read(const ZipEntry& e) const {
-  if (e.size > file_size_ * 1032 + 1024)  // deflate expands at most ~1032x
-    fail(path_, str_cat("entry '", e.name, "': implausible size ", e.size));
+  if (e.method == 8 && e.size / 1032 > e.compressed_size + 1)
+    fail(path_, str_cat("entry '", e.name, "': implausible size ", e.size, " for ", e.compressed_size,
+                        " deflated bytes"));
   std::string out(static_cast<size_t>(e.size), '\0');
   if (e.size > 0 || e.method == 8) read_into(e, &out[0]);
   return out;

@@ -41,7 +41,8 @@ ImportResult import_torchvision_resnet(const std::string& path) {
       r.skipped.push_back(kv.first);
       continue;
     }
-    r.tensors.emplace_back("extract_feature.resnet." + kv.first, kv.second);
+    const std::string prefix = "extract_feature.resnet.";
+    r.tensors.emplace_back(starts_with(kv.first, prefix) ? kv.first : prefix + kv.first, kv.second);
   }
   if (!r.skipped.empty())
     r.notices.push_back(str_cat("skipped the ImageNet classifier (not part of the image encoder): ",

@@ -4,8 +4,8 @@
 //
 // 1. torchvision ImageNet ResNet-18/-50 (the original .pth, or safetensors
 //    with torchvision names): every "<name>" becomes
-//    "extract_feature.resnet.<name>"; the classifier "fc.*" is skipped with a
-//    notice. The file kind is told by its content (zip = torch.save).
+//    "extract_feature.resnet.<name>" (names that already carry the prefix
+//    stay); the classifier "fc.*" is skipped with a notice. The file kind is told by its content (zip = torch.save).
 //
 // 2. A checkpoint of the PyTorch SIRS code (.pth.tar, torch.save of
 //    {'epoch': int, 'model': state_dict, 'best_rsum': ..., ...}): the state
