@@ -281,3 +281,57 @@ TEST(ImportNpy, BadFilesAreNamed) {
 
 }  // namespace
 }  // namespace sirs
+
+namespace sirs {
+namespace {
+
+// Random damage (fixed seed): overwrite a few bytes, or cut the file. Every
+// outcome must be a value or a typed sirs error; never a crash or hang (run
+// under `make asan` too).
+TEST(ImportDamage, RandomBytesGiveTypedErrors) {
+  struct Case {
+    const char* file;
+    void (*load)(const std::string&);
+  };
+  const Case cases[] = {
+      {"state.pth", [](const std::string& p) { load_pth(p); }},
+      {"state_deflate.pth", [](const std::string& p) { load_pth(p); }},
+      {"reference.pth.tar", [](const std::string& p) { load_reference_checkpoint(p); }},
+      {"skipthoughts/utable_py2.npy",
+       [](const std::string& p) {
+         NpyArray a = read_npy(p);
+         for (int64_t i = 0; i < a.num_objects(); ++i) a.object(i);
+       }},
+      {"skipthoughts/uni_skip.npz", [](const std::string& p) { read_npz(p); }},
+  };
+  uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return state >> 33;
+  };
+  int errors = 0, loaded = 0;
+  for (const Case& c : cases) {
+    std::string good = slurp(fixture(c.file));
+    for (int trial = 0; trial < 40; ++trial) {
+      std::string bad = good;
+      if (trial % 10 == 9) {
+        bad.resize(next() % bad.size());
+      } else {
+        for (int k = 0, n = 1 + static_cast<int>(next() % 4); k < n; ++k)
+          bad[next() % bad.size()] = static_cast<char>(next() & 0xff);
+      }
+      std::string path = write_temp("damaged", bad);
+      try {
+        c.load(path);
+        ++loaded;
+      } catch (const Error&) {
+        ++errors;
+      }
+    }
+  }
+  EXPECT_GT(errors, 60);  // most damage is caught (CRC, structure)
+  EXPECT_EQ(errors + loaded, 200);
+}
+
+}  // namespace
+}  // namespace sirs
