@@ -75,6 +75,7 @@ ReferenceCheckpoint load_reference_checkpoint(const std::string& path) {
     throw ValueError(str_cat("reference checkpoint '", path, "': no 'model' (or 'state_dict') key; keys: ",
                              root->repr(1)));
   ReferenceCheckpoint out;
+  out.root = f.root;
   if (const PyValue* e = root->get("epoch"))
     if (e->is(PyValue::Kind::Int)) out.epoch = e->i;
   NamedTensors sd = f.state_dict(model, str_cat("'", key, "'"));

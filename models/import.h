@@ -49,6 +49,7 @@
 
 #include "data/vocab.h"
 #include "layers/module.h"  // NamedTensors
+#include "layers/pickle.h"  // PyPtr
 
 namespace sirs {
 
@@ -63,6 +64,7 @@ ImportResult import_torchvision_resnet(const std::string& path);
 struct ReferenceCheckpoint {
   ImportResult weights;
   int64_t epoch = -1;  // 'epoch' when it is an int, else -1
+  PyPtr root;          // the whole saved dict ('best_rsum', 'options', ...)
 };
 ReferenceCheckpoint load_reference_checkpoint(const std::string& path);
 

@@ -4,6 +4,7 @@
 // computed in PyTorch/NumPy the way the reference code does.
 //
 // make -j2 build/sirs_tests && ./build/sirs_tests --gtest_filter='Import*'
+// Regenerate the fixtures: /usr/bin/python3 scripts/gen_import_fixtures.py tests/fixtures
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -151,6 +152,8 @@ TEST(ImportReference, CheckpointWithUnusedTensors) {
     SCOPED_TRACE(file);
     ReferenceCheckpoint c = load_reference_checkpoint(fixture(file));
     EXPECT_EQ(c.epoch, std::string(file) == "reference.pth.tar" ? 3 : 7);
+    ASSERT_TRUE(c.root);
+    EXPECT_EQ(c.root->get("epoch")->i, c.epoch);
     expect_same(c.weights.tensors, "reference_expected.safetensors");
     EXPECT_EQ(c.weights.skipped, unused);
     std::string notices;

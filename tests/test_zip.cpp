@@ -4,6 +4,7 @@
 // only; plus damaged copies written by the tests.
 //
 // make -j2 build/sirs_tests && ./build/sirs_tests --gtest_filter='Zip*'
+// Regenerate the fixtures: /usr/bin/python3 scripts/gen_import_fixtures.py tests/fixtures
 #include <gtest/gtest.h>
 #include <unistd.h>
 
