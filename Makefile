@@ -24,7 +24,7 @@ WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror,)
 CPPFLAGS += -I. -I/usr/include/stb -MMD -MP
 SAN      ?=
 CXXFLAGS += -std=c++17 $(OPT) $(WARN) -fopenmp -pthread $(SAN)
-LDLIBS   += -ltiff -lstb -lopenblas -fopenmp -pthread $(SAN)
+LDLIBS   += -lz -ltiff -lstb -lopenblas -fopenmp -pthread $(SAN)
 
 # Real dataset samples the data tests and benches read (they skip when the
 # folder is missing); the environment variable of the same name overrides it
