@@ -96,19 +96,21 @@ TEST(Layers, GroupNormAffineAndNot) {
   EXPECT_EQ(names(gn.state_dict()), (std::vector<std::string>{"weight", "bias"}));
   GroupNorm plain(2, 4, 1e-5, false);
   EXPECT_TRUE(plain.state_dict().empty());
-  // group 0 = channels {0, 1} = {1, 3}: mean 2, var 1 -> {-1, 1}.
+  // group 0 = {1, 3}: mean 2, var 1 -> -1 / sqrt(1 + eps) first;
+  // group 1 = {5, 9}: mean 7, var 4 -> 2 / sqrt(4 + eps) last.
   Tensor y = plain(from_vector({1, 3, 5, 9}, {1, 4, 1, 1}));
   std::vector<double> v = y.to_vector();
   EXPECT_NEAR(v[0], -1 / std::sqrt(1 + 1e-5), 1e-6);
-  EXPECT_NEAR(v[3], 1 / std::sqrt(1 + 1e-5), 1e-6);
+  EXPECT_NEAR(v[3], 2 / std::sqrt(4 + 1e-5), 1e-6);
   EXPECT_THROW(GroupNorm(3, 4), ValueError);
 }
 
 TEST(Layers, PoolsUpsampleReLU) {
   Tensor x = from_vector({1, -2, 3, 4, 5, -6, 7, 8, 9, 10, 11, 12, 13, 14, 15, -16}, {1, 1, 4, 4});
   EXPECT_EQ(ReLU()(x).to_vector()[1], 0);
-  EXPECT_EQ(MaxPool2d(3, 2, 1)(x).to_vector(), (std::vector<double>{5, 7, 14, 15}));
-  EXPECT_EQ(AdaptiveAvgPool2d(1, 1)(x).to_vector(), (std::vector<double>{74.0 / 16}));
+  // 3x3 windows at stride 2 from (-1, -1): rows/cols {-1..1} and {1..3}.
+  EXPECT_EQ(MaxPool2d(3, 2, 1)(x).to_vector(), (std::vector<double>{5, 8, 14, 15}));
+  EXPECT_EQ(AdaptiveAvgPool2d(1, 1)(x).to_vector(), (std::vector<double>{88.0 / 16}));
   EXPECT_EQ(AdaptiveMaxPool2d(2, 2)(x).to_vector(), (std::vector<double>{5, 8, 14, 15}));
   // align_corners: the corners are kept exactly.
   Tensor u = Upsample(7, 7, true)(x);
