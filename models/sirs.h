@@ -14,6 +14,10 @@
 //   SirsLoss loss = sirs_loss(out, masks, class_weights);
 //   loss.total.backward();
 //
+// Without VFM the single head maps mean(g_4), the last scale after SSA (the
+// plain f_4 when SSA is off, as DESIGN section 3 writes it); with SSA on and
+// VFM off the attention still shapes the retrieval vector.
+//
 // For retrieval over many images and captions, encode the two sides
 // separately (encode_images in batches, encode_text in batches) and score
 // with similarity(); image_descriptor() (models/losses.h) turns the
