@@ -68,7 +68,8 @@ void BM_sirs_train_step(benchmark::State& st) {
   st.counters["params"] = double(model.num_parameters());
   st.counters["peak_MiB"] = peak_mib;
   st.counters["peak_MiB/img"] = peak_mib > 0 ? peak_mib / double(B) : -1;
-  st.counters["img/s"] = benchmark::Counter(double(B) * st.iterations(), benchmark::Counter::kIsRate);
+  st.counters["img/s"] =
+      benchmark::Counter(double(B) * st.iterations(), benchmark::Counter::kIsRate);
 }
 
 }  // namespace

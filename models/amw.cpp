@@ -19,8 +19,8 @@ Tensor spatial_pool(const Tensor& x, VfmSample sample) {
   return max(x.flatten(2), 2).values;
 }
 
-MultiScaleWeighting::MultiScaleWeighting(const std::array<int64_t, 4>& channels,
-                                         int64_t embed_dim, VfmSample sample_, Generator* gen)
+MultiScaleWeighting::MultiScaleWeighting(const std::array<int64_t, 4>& channels, int64_t embed_dim,
+                                         VfmSample sample_, Generator* gen)
     : sample(sample_) {
   for (int k = 0; k < 4; ++k)
     mapping[k] = register_module(str_cat("mapping", k + 1),
@@ -34,7 +34,8 @@ std::vector<Tensor> MultiScaleWeighting::forward(const std::vector<Tensor>& g) {
   for (int k = 0; k < 4; ++k) {
     SIRS_CHECK(g[k].defined() && g[k].dim() == 4 && g[k].size(1) == mapping[k]->in_features,
                ShapeError, "AMW: scale ", k + 1, " must be [B, ", mapping[k]->in_features,
-               ", H, W], got ", g[k].defined() ? shape_str(g[k].shape()) : std::string("undefined"));
+               ", H, W], got ",
+               g[k].defined() ? shape_str(g[k].shape()) : std::string("undefined"));
     v.push_back(mapping[k]->forward(spatial_pool(g[k], sample)));
   }
   return v;

@@ -15,10 +15,14 @@ SegDecoder::SegDecoder(const std::array<int64_t, 4>& channels, int64_t num_class
              "SegDecoder: semantic_kernel must be 1 or 3, got ", semantic_kernel);
   const int64_t P = kPyramidChannels, S = kSemanticChannels;
   // Registration order of the reference module (its unused layers left out).
-  toplayer = register_module("toplayer", std::make_shared<Conv2d>(channels[3], P, 1, 1, 0, 1, true, gen));
-  latlayer1 = register_module("latlayer1", std::make_shared<Conv2d>(channels[2], P, 1, 1, 0, 1, true, gen));
-  latlayer2 = register_module("latlayer2", std::make_shared<Conv2d>(channels[1], P, 1, 1, 0, 1, true, gen));
-  latlayer3 = register_module("latlayer3", std::make_shared<Conv2d>(channels[0], P, 1, 1, 0, 1, true, gen));
+  toplayer =
+      register_module("toplayer", std::make_shared<Conv2d>(channels[3], P, 1, 1, 0, 1, true, gen));
+  latlayer1 =
+      register_module("latlayer1", std::make_shared<Conv2d>(channels[2], P, 1, 1, 0, 1, true, gen));
+  latlayer2 =
+      register_module("latlayer2", std::make_shared<Conv2d>(channels[1], P, 1, 1, 0, 1, true, gen));
+  latlayer3 =
+      register_module("latlayer3", std::make_shared<Conv2d>(channels[0], P, 1, 1, 0, 1, true, gen));
   semantic_branch = register_module(
       "semantic_branch",
       std::make_shared<Conv2d>(P, S, semantic_kernel, 1, semantic_kernel / 2, 1, true, gen));

@@ -4,6 +4,7 @@
 #include "models/losses.h"
 
 #include <limits>
+#include <string>
 
 #include "autograd/ops.h"
 
@@ -14,7 +15,7 @@ namespace {
 constexpr double kCosEps = 1e-8;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-void check_matrix(const char* op, const char* what, const Tensor& t) {
+void check_matrix(const char* op, const std::string& what, const Tensor& t) {
   SIRS_CHECK(t.defined(), ValueError, op, ": ", what, " is undefined");
   SIRS_CHECK(t.dim() == 2, ShapeError, op, ": ", what, " must be [B, E], got ",
              shape_str(t.shape()));
@@ -24,17 +25,17 @@ void check_matrix(const char* op, const char* what, const Tensor& t) {
 void check_scales(const char* op, const std::vector<Tensor>& image_vecs) {
   SIRS_CHECK(!image_vecs.empty(), ValueError, op, ": no image vectors (need one per scale)");
   for (size_t k = 0; k < image_vecs.size(); ++k) {
-    check_matrix(op, "image_vecs[k]", image_vecs[k]);
-    SIRS_CHECK(image_vecs[k].shape() == image_vecs[0].shape(), ShapeError, op,
-               ": image_vecs[", k, "] has shape ", shape_str(image_vecs[k].shape()),
-               " but image_vecs[0] has ", shape_str(image_vecs[0].shape()));
+    check_matrix(op, str_cat("image_vecs[", k, "]"), image_vecs[k]);
+    SIRS_CHECK(image_vecs[k].shape() == image_vecs[0].shape(), ShapeError, op, ": image_vecs[", k,
+               "] has shape ", shape_str(image_vecs[k].shape()), " but image_vecs[0] has ",
+               shape_str(image_vecs[0].shape()));
   }
 }
 
 // cos(a[i], b[j]) for all pairs: [Ba, Bb].
 Tensor pairwise_cosine(const Tensor& a, const Tensor& b) {
   Tensor dots = matmul(a, b.transpose(0, 1));
-  Tensor na = norm(a, {1}, /*keepdim=*/true);             // [Ba, 1]
+  Tensor na = norm(a, {1}, /*keepdim=*/true);                // [Ba, 1]
   Tensor nb = norm(b, {1}, /*keepdim=*/true).view({1, -1});  // [1, Bb]
   return dots / clamp(na * nb, kCosEps, kInf);
 }
@@ -68,8 +69,8 @@ Tensor image_descriptor(const std::vector<Tensor>& image_vecs) {
 
 Tensor contrastive_loss(const Tensor& scores, double margin, bool max_violation) {
   const char* op = "contrastive_loss";
-  SIRS_CHECK(scores.defined() && scores.dim() == 2 && scores.size(0) == scores.size(1),
-             ShapeError, op, ": scores must be a square [B, B] matrix, got ",
+  SIRS_CHECK(scores.defined() && scores.dim() == 2 && scores.size(0) == scores.size(1), ShapeError,
+             op, ": scores must be a square [B, B] matrix, got ",
              scores.defined() ? shape_str(scores.shape()) : std::string("undefined"));
   check_float(op, scores);
   const int64_t B = scores.size(0);
@@ -79,8 +80,8 @@ Tensor contrastive_loss(const Tensor& scores, double margin, bool max_violation)
   // 1 off the diagonal, 0 on it: the reference's masked_fill of the diagonal.
   Tensor off = ones({B, B}, Options(scores.dtype(), scores.device()));
   view::fill(view::as_strided(off, {B}, {B + 1}, 0), 0.0);
-  Tensor cost_c = relu(scores - diag + margin) * off;                 // vs S[i, i]
-  Tensor cost_i = relu(scores - diag.view({1, B}) + margin) * off;    // vs S[j, j]
+  Tensor cost_c = relu(scores - diag + margin) * off;               // vs S[i, i]
+  Tensor cost_i = relu(scores - diag.view({1, B}) + margin) * off;  // vs S[j, j]
   Tensor total;
   if (max_violation)
     total = sum(max(cost_c, 1).values) + sum(max(cost_i, 0).values);
@@ -96,14 +97,14 @@ Tensor segmentation_loss(const Tensor& logits, const Tensor& masks, const Tensor
              logits.defined() ? shape_str(logits.shape()) : std::string("undefined"));
   SIRS_CHECK(masks.defined() && masks.dim() == 3 && masks.size(0) == logits.size(0) &&
                  masks.size(1) == logits.size(2) && masks.size(2) == logits.size(3),
-             ShapeError, op, ": masks must be [B, H, W] = [", logits.size(0), ", ",
-             logits.size(2), ", ", logits.size(3), "], got ",
+             ShapeError, op, ": masks must be [B, H, W] = [", logits.size(0), ", ", logits.size(2),
+             ", ", logits.size(3), "], got ",
              masks.defined() ? shape_str(masks.shape()) : std::string("undefined"));
   SIRS_CHECK(masks.dtype() == DType::I64, DTypeError, op, ": masks must be int64, got ",
              dtype_name(masks.dtype()));
   if (class_weights.defined())
-    SIRS_CHECK(class_weights.dim() == 1 && class_weights.size(0) == logits.size(1), ShapeError,
-               op, ": class_weights must be [K] = [", logits.size(1), "], got ",
+    SIRS_CHECK(class_weights.dim() == 1 && class_weights.size(0) == logits.size(1), ShapeError, op,
+               ": class_weights must be [K] = [", logits.size(1), "], got ",
                shape_str(class_weights.shape()));
   Tensor ce = cross_entropy(logits, masks, class_weights, kIgnoreLabel, Reduction::Mean);
   return ce / static_cast<double>(logits.size(0));

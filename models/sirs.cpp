@@ -12,8 +12,8 @@ namespace {
 int backbone_depth(const std::string& backbone) {
   if (backbone == "resnet18") return 18;
   if (backbone == "resnet50") return 50;
-  throw ValueError(str_cat("SirsConfig.backbone: must be one of resnet18, resnet50; got '",
-                           backbone, "'"));
+  throw ValueError(
+      str_cat("SirsConfig.backbone: must be one of resnet18, resnet50; got '", backbone, "'"));
 }
 
 void check_positive(const char* key, int64_t v) {
@@ -41,7 +41,8 @@ void SirsConfig::validate() const {
   SIRS_CHECK(gru_dropout >= 0 && gru_dropout < 1, ValueError,
              "SirsConfig.gru_dropout: must be in [0, 1), got ", gru_dropout);
   parse_ssa_downsample(ssa_downsample, "SirsConfig.ssa_downsample");
-  SsaNormalization norm = parse_ssa_normalization(ssa_normalization, "SirsConfig.ssa_normalization");
+  SsaNormalization norm =
+      parse_ssa_normalization(ssa_normalization, "SirsConfig.ssa_normalization");
   parse_vfm_sample(vfm_sample, "SirsConfig.vfm_sample");
   if (decoder) {
     SIRS_CHECK(num_classes >= 2, ValueError,
@@ -50,8 +51,9 @@ void SirsConfig::validate() const {
     SIRS_CHECK(decoder_semantic_kernel == 1 || decoder_semantic_kernel == 3, ValueError,
                "SirsConfig.decoder_semantic_kernel: must be 1 or 3, got ", decoder_semantic_kernel);
   }
-  SIRS_CHECK(!ssa || decoder, ValueError,
-             "SirsConfig.ssa: SSA needs the segmentation decoder (set decoder = true or ssa = false)");
+  SIRS_CHECK(
+      !ssa || decoder, ValueError,
+      "SirsConfig.ssa: SSA needs the segmentation decoder (set decoder = true or ssa = false)");
   if (ssa && norm == SsaNormalization::GroupNorm)
     for (int k = 0; k < 4; ++k)
       SIRS_CHECK(feature_channels(k) % kSsaGroupNormGroups == 0, ValueError,
@@ -72,13 +74,14 @@ SirsModel::SirsModel(const SirsConfig& cfg, Generator* gen) : cfg_(cfg) {
       std::make_shared<ExtractFeature>(backbone_depth(cfg_.backbone), cfg_.resnet_width, gen));
   const std::array<int64_t, 4> ch = feature_channels();
   if (cfg_.decoder)
-    decoder = register_module("decoder", std::make_shared<SegDecoder>(
-                                             ch, cfg_.num_classes, cfg_.decoder_semantic_kernel, gen));
+    decoder = register_module(
+        "decoder",
+        std::make_shared<SegDecoder>(ch, cfg_.num_classes, cfg_.decoder_semantic_kernel, gen));
   if (cfg_.ssa)
-    ss_attention = register_module(
-        "ss_attention", std::make_shared<SemanticSpatialAttention>(
-                            ch, parse_ssa_downsample(cfg_.ssa_downsample),
-                            parse_ssa_normalization(cfg_.ssa_normalization)));
+    ss_attention =
+        register_module("ss_attention", std::make_shared<SemanticSpatialAttention>(
+                                            ch, parse_ssa_downsample(cfg_.ssa_downsample),
+                                            parse_ssa_normalization(cfg_.ssa_normalization)));
   if (cfg_.vfm)
     amw = register_module("visual_feature",
                           std::make_shared<MultiScaleWeighting>(
@@ -87,9 +90,9 @@ SirsModel::SirsModel(const SirsConfig& cfg, Generator* gen) : cfg_(cfg) {
     single_head = register_module("visual_feature",
                                   std::make_shared<SingleScaleHead>(ch[3], cfg_.embed_dim, gen));
   text_feature = register_module(
-      "text_feature", std::make_shared<SkipThoughtsEncoder>(cfg_.vocab_size, cfg_.word_dim,
-                                                            cfg_.hidden_dim, cfg_.embed_dim,
-                                                            cfg_.gru_dropout, gen));
+      "text_feature",
+      std::make_shared<SkipThoughtsEncoder>(cfg_.vocab_size, cfg_.word_dim, cfg_.hidden_dim,
+                                            cfg_.embed_dim, cfg_.gru_dropout, gen));
 }
 
 std::array<int64_t, 4> SirsModel::feature_channels() const {

@@ -81,8 +81,8 @@ class SirsModel : public Module {
   std::shared_ptr<ExtractFeature> extract_feature;
   std::shared_ptr<SegDecoder> decoder;
   std::shared_ptr<SemanticSpatialAttention> ss_attention;
-  std::shared_ptr<MultiScaleWeighting> amw;       // "visual_feature" with VFM
-  std::shared_ptr<SingleScaleHead> single_head;   // "visual_feature" without
+  std::shared_ptr<MultiScaleWeighting> amw;      // "visual_feature" with VFM
+  std::shared_ptr<SingleScaleHead> single_head;  // "visual_feature" without
   std::shared_ptr<SkipThoughtsEncoder> text_feature;
 
  private:

@@ -12,8 +12,8 @@ SsaDownsample parse_ssa_downsample(const std::string& s, const char* key) {
   if (s == "maxPooling") return SsaDownsample::MaxPooling;
   if (s == "interpolation") return SsaDownsample::Interpolation;
   if (s == "None") return SsaDownsample::None;
-  throw ValueError(str_cat(key, ": must be one of averagePooling, maxPooling, interpolation, None; got '",
-                           s, "'"));
+  throw ValueError(str_cat(
+      key, ": must be one of averagePooling, maxPooling, interpolation, None; got '", s, "'"));
 }
 
 SsaNormalization parse_ssa_normalization(const std::string& s, const char* key) {
@@ -44,18 +44,22 @@ SemanticSpatialAttention::SemanticSpatialAttention(const std::array<int64_t, 4>&
 }
 
 Tensor SemanticSpatialAttention::attention_map(const Tensor& seg_logits) {
-  SIRS_CHECK(seg_logits.defined() && seg_logits.dim() == 4 && seg_logits.size(1) >= 2,
-             ShapeError, "SSA: seg_logits must be [B, K, S, S] with K >= 2, got ",
+  SIRS_CHECK(seg_logits.defined() && seg_logits.dim() == 4 && seg_logits.size(1) >= 2, ShapeError,
+             "SSA: seg_logits must be [B, K, S, S] with K >= 2, got ",
              seg_logits.defined() ? shape_str(seg_logits.shape()) : std::string("undefined"));
   return sum(seg_logits.narrow(1, 1, seg_logits.size(1) - 1), {1}, /*keepdim=*/true);
 }
 
 Tensor SemanticSpatialAttention::resize_attention(const Tensor& att, int64_t h, int64_t w) const {
   switch (downsample) {
-    case SsaDownsample::AveragePooling: return adaptive_avg_pool2d(att, h, w);
-    case SsaDownsample::MaxPooling: return adaptive_max_pool2d(att, h, w);
-    case SsaDownsample::Interpolation: return upsample_bilinear2d(att, h, w, false);
-    case SsaDownsample::None: break;
+    case SsaDownsample::AveragePooling:
+      return adaptive_avg_pool2d(att, h, w);
+    case SsaDownsample::MaxPooling:
+      return adaptive_max_pool2d(att, h, w);
+    case SsaDownsample::Interpolation:
+      return upsample_bilinear2d(att, h, w, false);
+    case SsaDownsample::None:
+      break;
   }
   return att;
 }
@@ -70,14 +74,14 @@ std::vector<Tensor> SemanticSpatialAttention::forward(const std::vector<Tensor>&
   out.reserve(features.size());
   for (size_t k = 0; k < features.size(); ++k) {
     const Tensor& f = features[k];
-    SIRS_CHECK(f.defined() && f.dim() == 4 && f.size(1) == channels[k], ShapeError,
-               "SSA: feature ", k + 1, " must be [B, ", channels[k], ", H, W], got ",
+    SIRS_CHECK(f.defined() && f.dim() == 4 && f.size(1) == channels[k], ShapeError, "SSA: feature ",
+               k + 1, " must be [B, ", channels[k], ", H, W], got ",
                f.defined() ? shape_str(f.shape()) : std::string("undefined"));
     Tensor g = f;
     if (downsample != SsaDownsample::None) {
       SIRS_CHECK(att.size(0) == f.size(0), ShapeError, "SSA: seg_logits ",
-                 shape_str(seg_logits.shape()), " and feature ", k + 1, " ",
-                 shape_str(f.shape()), " have different batch sizes");
+                 shape_str(seg_logits.shape()), " and feature ", k + 1, " ", shape_str(f.shape()),
+                 " have different batch sizes");
       g = f * resize_attention(att, f.size(2), f.size(3));
     }
     if (!norms.empty()) g = norms[k]->forward(g);

@@ -52,17 +52,15 @@ TEST(Losses, ContrastiveGradcheck) {
       // Scaled scores in (-1, 1)-ish: the hinge kinks are hit with
       // probability 0 and the finite differences stay on one side.
       Tensor s = (rnd({B, B}, 10 + B) * 0.4).detach().set_requires_grad();
-      auto r = gradcheck([&](const std::vector<Tensor>& in) {
-        return contrastive_loss(in[0], 0.2, mv);
-      }, {s});
+      auto r = gradcheck(
+          [&](const std::vector<Tensor>& in) { return contrastive_loss(in[0], 0.2, mv); }, {s});
       EXPECT_TRUE(r.ok) << r.report;
     }
   }
   // A transposed (non-contiguous) input.
   Tensor s = (rnd({4, 4}, 3) * 0.4).detach().set_requires_grad();
-  auto r = gradcheck([](const std::vector<Tensor>& in) {
-    return contrastive_loss(in[0].transpose(0, 1));
-  }, {s});
+  auto r = gradcheck(
+      [](const std::vector<Tensor>& in) { return contrastive_loss(in[0].transpose(0, 1)); }, {s});
   EXPECT_TRUE(r.ok) << r.report;
 }
 
@@ -83,12 +81,12 @@ TEST(Losses, SegmentationForwardValue) {
   // F.cross_entropy(logits, masks, weight=[1, 2.5, 4], ignore_index=255) / 2
   // = 0.5208225837030661 (PyTorch 1.13).
   Tensor logits = from_vector(
-      {-2.310411800234176, -0.3732508612577643, -1.0608166785462863, 0.9995093547811761,
-       -0.8840250045832653, -1.2755469302148053, -0.623224579866079, -0.8664416019125772,
-       0.23871805816817063, 0.7335283685272841, -1.3218818291421377, 1.3148113651971234,
-       -1.4874956356507338, -0.7135753396468577, 0.519998663178938, -0.9528856397032842,
-       0.6748575435940039, 1.0468653769814655, 0.15429517864658948, -0.7498915228391941,
-       -0.7233897004977882, 0.08636989238234997, -1.746404903728242, 1.041012457033509},
+      {-2.310411800234176,  -0.3732508612577643, -1.0608166785462863, 0.9995093547811761,
+       -0.8840250045832653, -1.2755469302148053, -0.623224579866079,  -0.8664416019125772,
+       0.23871805816817063, 0.7335283685272841,  -1.3218818291421377, 1.3148113651971234,
+       -1.4874956356507338, -0.7135753396468577, 0.519998663178938,   -0.9528856397032842,
+       0.6748575435940039,  1.0468653769814655,  0.15429517864658948, -0.7498915228391941,
+       -0.7233897004977882, 0.08636989238234997, -1.746404903728242,  1.041012457033509},
       {2, 3, 2, 2}, DType::F64);
   Tensor masks = from_vector({0, 1, 2, 255, 1, 1, 0, 2}, {2, 2, 2}, DType::I64);
   Tensor w = from_vector({1.0, 2.5, 4.0}, {3}, DType::F64);
@@ -105,9 +103,8 @@ TEST(Losses, SegmentationGradcheck) {
   masks.data<int64_t>()[3] = kIgnoreLabel;
   masks.data<int64_t>()[17] = kIgnoreLabel;
   Tensor w = from_vector({1.0, 3.0, 0.5, 2.0}, {4}, DType::F64);
-  auto r = gradcheck([&](const std::vector<Tensor>& in) {
-    return segmentation_loss(in[0], masks, w);
-  }, {logits});
+  auto r = gradcheck(
+      [&](const std::vector<Tensor>& in) { return segmentation_loss(in[0], masks, w); }, {logits});
   EXPECT_TRUE(r.ok) << r.report;
 }
 
@@ -172,12 +169,17 @@ TEST(Losses, SimilarityEqualsDescriptorProduct) {
 
 TEST(Losses, SimilarityGradcheck) {
   Tensor v1 = rnd({3, 4}, 21, true), v2 = rnd({3, 4}, 22, true), t = rnd({2, 4}, 23, true);
-  auto r = gradcheck([](const std::vector<Tensor>& in) {
-    return similarity_matrix({in[0], in[1]}, in[2]);
-  }, {v1, v2, t});
+  auto r = gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return similarity_matrix({in[0], in[1]}, in[2]);
+      },
+      {v1, v2, t});
   EXPECT_TRUE(r.ok) << r.report;
-  auto r2 = gradcheck([](const std::vector<Tensor>& in) { return image_descriptor({in[0], in[1]}); },
-                      {v1, v2});
+  auto r2 = gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return image_descriptor({in[0], in[1]});
+      },
+      {v1, v2});
   EXPECT_TRUE(r2.ok) << r2.report;
 }
 

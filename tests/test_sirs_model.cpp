@@ -47,7 +47,8 @@ Batch tiny_batch(int64_t B, int64_t S, uint64_t seed, DType dt = DType::F32) {
   b.tokens = randint(1, 11, {B, 4}, DType::I64, &g);
   b.lengths = randint(1, 5, {B}, DType::I64, &g);
   for (int64_t i = 0; i < B; ++i)
-    for (int64_t t = b.lengths.data<int64_t>()[i]; t < 4; ++t) b.tokens.data<int64_t>()[i * 4 + t] = 0;
+    for (int64_t t = b.lengths.data<int64_t>()[i]; t < 4; ++t)
+      b.tokens.data<int64_t>()[i * 4 + t] = 0;
   return b;
 }
 
@@ -118,7 +119,8 @@ TEST(SirsModel, OutputShapesForEverySwitch) {
   const std::vector<Case> cases = {
       {"default", "resnet18", 8, true, true, true, "averagePooling", "None", "mean"},
       {"maxPooling+batchNorm", "resnet18", 8, true, true, true, "maxPooling", "batchNorm", "mean"},
-      {"interpolation+groupNorm", "resnet18", 16, true, true, true, "interpolation", "groupNorm", "max"},
+      {"interpolation+groupNorm", "resnet18", 16, true, true, true, "interpolation", "groupNorm",
+       "max"},
       {"downsample None", "resnet18", 8, true, true, true, "None", "batchNorm", "mean"},
       {"no SSA", "resnet18", 8, true, false, true, "averagePooling", "None", "max"},
       {"no decoder", "resnet18", 8, false, false, true, "averagePooling", "None", "mean"},
@@ -256,13 +258,16 @@ TEST(SirsModel, SsaGradcheck) {
     SemanticSpatialAttention ssa({C, C, C, C}, c.down, c.norm);
     ssa.to(DType::F64);
     // Random affine parameters so the norms are not the identity map.
-    for (auto& [k, p] : ssa.named_parameters()) view::copy_into(p, randn(p.shape(), DType::F64, &g));
-    auto r = gradcheck([&](const std::vector<Tensor>& in) {
-      std::vector<Tensor> out = ssa.forward({in[0], in[1], in[2], in[3]}, in[4]);
-      std::vector<Tensor> flat;
-      for (auto& o : out) flat.push_back(o.flatten());
-      return cat(flat, 0);
-    }, inputs);
+    for (auto& [k, p] : ssa.named_parameters())
+      view::copy_into(p, randn(p.shape(), DType::F64, &g));
+    auto r = gradcheck(
+        [&](const std::vector<Tensor>& in) {
+          std::vector<Tensor> out = ssa.forward({in[0], in[1], in[2], in[3]}, in[4]);
+          std::vector<Tensor> flat;
+          for (auto& o : out) flat.push_back(o.flatten());
+          return cat(flat, 0);
+        },
+        inputs);
     EXPECT_TRUE(r.ok) << r.report;
   }
 }
@@ -288,9 +293,9 @@ TEST(SirsModel, SsaAttentionIsTheForegroundSum) {
   EXPECT_EQ(g[0].data<double>()[4], 3.5);  // second channel, same weights
   EXPECT_THROW(SemanticSpatialAttention::attention_map(zeros({1, 1, 4, 4})), ShapeError);
   EXPECT_THROW(ssa.forward({ones({1, 3, 2, 2})}, logits), ShapeError);
-  EXPECT_THROW(SemanticSpatialAttention({8, 16, 32, 64}, SsaDownsample::None,
-                                        SsaNormalization::GroupNorm),
-               ValueError);
+  EXPECT_THROW(
+      SemanticSpatialAttention({8, 16, 32, 64}, SsaDownsample::None, SsaNormalization::GroupNorm),
+      ValueError);
 }
 
 TEST(SirsModel, AmwGradcheck) {
@@ -306,10 +311,12 @@ TEST(SirsModel, AmwGradcheck) {
     amw.to(DType::F64);
     std::vector<Tensor> all = in;
     for (Tensor p : amw.parameters()) all.push_back(p);
-    auto r = gradcheck([&](const std::vector<Tensor>& x) {
-      std::vector<Tensor> v = amw.forward({x[0], x[1], x[2], x[3]});
-      return stack(v, 0);
-    }, all);
+    auto r = gradcheck(
+        [&](const std::vector<Tensor>& x) {
+          std::vector<Tensor> v = amw.forward({x[0], x[1], x[2], x[3]});
+          return stack(v, 0);
+        },
+        all);
     EXPECT_TRUE(r.ok) << r.report;
   }
   SingleScaleHead head(6, 5, &g);
@@ -389,7 +396,8 @@ TEST(SirsModel, GoldenTrainingStepMatchesPyTorch) {
   SirsConfig cfg;
   cfg.resnet_width = 16, cfg.num_classes = 4, cfg.embed_dim = 16, cfg.vocab_size = 20;
   cfg.word_dim = 6, cfg.hidden_dim = 7, cfg.gru_dropout = 0, cfg.image_size = 64;
-  cfg.ssa_downsample = "averagePooling", cfg.ssa_normalization = "groupNorm", cfg.vfm_sample = "mean";
+  cfg.ssa_downsample = "averagePooling", cfg.ssa_normalization = "groupNorm",
+  cfg.vfm_sample = "mean";
   NamedTensors params;
   for (const auto& [k, t] : g.t)
     if (k.rfind("param.", 0) == 0) params.emplace_back(k.substr(6), t);
@@ -522,8 +530,7 @@ TEST(SirsModel, OverfitsEightPairs) {
     l.total.backward();
     opt.step();
   }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("[ overfit  ] %d steps, %.1f s: loss_ss %.4f -> %.4f, loss_ir %.5f\n", step, secs,
               ss0, ss, ir);
   EXPECT_LT(ss, ss0 / 10) << "segmentation loss did not fall 10x";
