@@ -3,8 +3,9 @@
 // through time. GFLOP/s counts the matrix products only:
 //   forward  = 3 * 2*B*T*E*H (input projections) + 3 * 2*B*H*H * T (hidden)
 //   backward = 2 x forward (dX and dW of every product)
-// Arg 1: training (six dropout masks, three hidden products per step);
-// arg 0: eval (no masks, one concatenated [3H, H] product per step).
+// Arg 1: training (six dropout masks); arg 0: eval (no masks). BM_GRU_forward
+// is inference (NoGradGuard): eval then runs one concatenated [3H, H]
+// hidden product per step.
 // Run: make build/sirs_bench && OMP_WAIT_POLICY=passive ./build/sirs_bench --benchmark_filter=GRU
 #include <benchmark/benchmark.h>
 
@@ -49,6 +50,7 @@ static void BM_GRU_forward(benchmark::State& st) {
   gru.train(st.range(0) != 0);
   Tensor emb = randn({kB, kT, kE}, {}, &g);
   Tensor lengths = full({kB}, static_cast<double>(kT), DType::I64);
+  NoGradGuard no_grad;
   for (auto _ : st) benchmark::DoNotOptimize(gru.forward(emb, lengths).raw_data());
   st.counters["GFLOP/s"] =
       benchmark::Counter(forward_flops() * st.iterations() / 1e9, benchmark::Counter::kIsRate);

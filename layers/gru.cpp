@@ -88,30 +88,32 @@ Tensor SkipThoughtsGRU::forward(const Tensor& emb, const Tensor& lengths, const 
   check_mask(masks.hn, "hn", B, H);
 
   const SkipThoughtsGRUCell& c = *gru_cell;
-  // Time-major [steps, B, E] so that each step's projection is a contiguous [B, H] block.
-  Tensor x = emb.narrow(1, 0, steps).transpose(0, 1);
-  Tensor xr, xz, xn;  // [steps, B, H]
-  if (!masks.ir.defined() && !masks.ii.defined() && !masks.in.defined()) {
-    Tensor w = cat({c.weight_ir->weight, c.weight_ii->weight, c.weight_in->weight}, 0);
-    Tensor bias = cat({c.weight_ir->bias, c.weight_ii->bias, c.weight_in->bias}, 0);
-    Tensor all = linear(x, w, bias);  // [steps, B, 3H]
-    xr = all.narrow(2, 0, H), xz = all.narrow(2, H, H), xn = all.narrow(2, 2 * H, H);
-  } else {
-    xr = linear(masked(x, masks.ir), c.weight_ir->weight, c.weight_ir->bias);
-    xz = linear(masked(x, masks.ii), c.weight_ii->weight, c.weight_ii->bias);
-    xn = linear(masked(x, masks.in), c.weight_in->weight, c.weight_in->bias);
-  }
+  // Time-major [steps, B, E] so that each step's projection is a contiguous
+  // [B, H] block. One product per gate (not one on the concatenated [3H, E]
+  // weight): the backward of each per-step select scatters into a zero
+  // tensor of the whole projection's shape, so [steps, B, H] per gate costs a
+  // third of [steps, B, 3H] there.
+  Tensor x = emb.narrow(1, 0, steps).transpose(0, 1).contiguous();
+  // [steps, B, H] each
+  Tensor xr = linear(masked(x, masks.ir), c.weight_ir->weight, c.weight_ir->bias);
+  Tensor xz = linear(masked(x, masks.ii), c.weight_ii->weight, c.weight_ii->bias);
+  Tensor xn = linear(masked(x, masks.in), c.weight_in->weight, c.weight_in->bias);
+  // Without hidden masks the three hidden products share their input and can
+  // be one [B, H] x [H, 3H] product per step. Only without a graph, though:
+  // with one, the per-step gradients of the concatenated weight would be
+  // summed as fresh [3H, H] tensors at every step, while separate products
+  // accumulate in place into each leaf's gradient.
   const bool hidden_masks = masks.hr.defined() || masks.hi.defined() || masks.hn.defined();
-  Tensor whh;  // [3H, H] when the three hidden products share one input
-  if (!hidden_masks)
-    whh = cat({c.weight_hr->weight, c.weight_hi->weight, c.weight_hn->weight}, 0);
+  const bool fuse_hidden = !hidden_masks && !GradMode::enabled();
+  Tensor whh;  // [3H, H]
+  if (fuse_hidden) whh = cat({c.weight_hr->weight, c.weight_hi->weight, c.weight_hn->weight}, 0);
 
   Tensor h = zeros({B, H}, Options(emb.dtype(), emb.device()));
   std::vector<Tensor> hs;
   hs.reserve(static_cast<size_t>(steps));
   for (int64_t t = 0; t < steps; ++t) {
     Tensor hr, hz, hn;  // [B, H]
-    if (!hidden_masks) {
+    if (fuse_hidden) {
       Tensor g = linear(h, whh);  // [B, 3H]
       hr = g.narrow(1, 0, H), hz = g.narrow(1, H, H), hn = g.narrow(1, 2 * H, H);
     } else {

@@ -17,10 +17,11 @@
 // with bias) and gru_cell.weight_{hr,hi,hn}.weight (Linear H -> H, no bias).
 // "i" is the update gate z in the reference's naming.
 //
-// Cost: the input projections of all T steps are one [B*T, E] x [E, H]
+// Cost: the input projections of all T steps are one [T*B, E] x [E, H]
 // product per gate, before the time loop; each step then does three
-// [B, H] x [H, H] products (one, on the concatenated weights, when there are
-// no hidden masks). Backward through time is the autograd graph.
+// [B, H] x [H, H] products (one on the concatenated weights when there are no
+// hidden masks and no graph is recorded). Backward through time is the
+// autograd graph.
 #pragma once
 
 #include <cstdint>

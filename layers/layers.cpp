@@ -10,7 +10,7 @@
 namespace sirs {
 
 Conv2d::Conv2d(int64_t in_ch, int64_t out_ch, int64_t kernel, int64_t stride_, int64_t padding_,
-               int64_t dilation_, bool with_bias, Generator* gen)
+               int64_t dilation_, bool with_bias, Generator* gen, bool default_init)
     : in_channels(in_ch),
       out_channels(out_ch),
       kernel_size(kernel),
@@ -24,7 +24,7 @@ Conv2d::Conv2d(int64_t in_ch, int64_t out_ch, int64_t kernel, int64_t stride_, i
              dilation_);
   weight = register_parameter("weight", empty({out_ch, in_ch, kernel, kernel}));
   if (with_bias) bias = register_parameter("bias", empty({out_ch}));
-  linear_default_init_(weight, bias, gen);
+  if (default_init) linear_default_init_(weight, bias, gen);
 }
 
 Tensor Conv2d::forward(const Tensor& x) {

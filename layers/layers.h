@@ -32,10 +32,14 @@ class Layer : public Module {
 };
 
 // x [B, in_ch, H, W] -> [B, out_ch, Ho, Wo]; weight [out_ch, in_ch, k, k], bias [out_ch].
+// default_init = false leaves weight and bias uninitialised, for callers that
+// initialise them their own way (ResNet's kaiming_normal_) without paying for
+// two draws.
 class Conv2d : public Layer {
  public:
   Conv2d(int64_t in_ch, int64_t out_ch, int64_t kernel, int64_t stride = 1, int64_t padding = 0,
-         int64_t dilation = 1, bool bias = true, Generator* gen = nullptr);
+         int64_t dilation = 1, bool bias = true, Generator* gen = nullptr,
+         bool default_init = true);
   Tensor forward(const Tensor& x) override;
   Tensor weight, bias;  // bias undefined when built without one
   int64_t in_channels, out_channels, kernel_size, stride, padding, dilation;

@@ -14,7 +14,8 @@ namespace {
 // torchvision: every convolution kaiming_normal_(fan_out, relu), no bias.
 std::shared_ptr<Conv2d> conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad,
                              Generator* gen) {
-  auto c = std::make_shared<Conv2d>(in, out, k, stride, pad, 1, false, gen);
+  auto c = std::make_shared<Conv2d>(in, out, k, stride, pad, /*dilation=*/1, /*bias=*/false, gen,
+                                    /*default_init=*/false);
   kaiming_normal_(c->weight, FanMode::FanOut, Nonlinearity::ReLU, 0, gen);
   return c;
 }

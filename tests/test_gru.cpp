@@ -152,6 +152,13 @@ TEST(GRU, EvalIsDeterministicTrainingDrawsMasksOnce) {
   std::vector<double> e1 = gru.forward(emb, lengths).to_vector();
   EXPECT_EQ(gru.forward(emb, lengths).to_vector(), e1);
   EXPECT_EQ(gru.forward(emb, lengths, GRUMasks{}).to_vector(), e1);
+  {
+    // Without a graph the hidden products run as one concatenated product.
+    NoGradGuard no_grad;
+    std::vector<double> ng = gru.forward(emb, lengths).to_vector();
+    ASSERT_EQ(ng.size(), e1.size());
+    for (size_t i = 0; i < ng.size(); ++i) EXPECT_NEAR(ng[i], e1[i], 1e-6) << i;
+  }
 
   gru.train();
   Generator a(7), b(7);

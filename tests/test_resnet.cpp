@@ -8,6 +8,7 @@
 
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "layers/safetensors.h"
 #include "models/resnet.h"
 
 using namespace sirs;
@@ -207,3 +208,68 @@ TEST(ResNet, Errors) {
   EXPECT_THROW(r.forward(zeros({1, 1, 32, 32})), ShapeError);
   EXPECT_THROW(r.forward(zeros({3, 32, 32})), ShapeError);
 }
+
+namespace {
+
+// |ours - ref| <= rtol * (|ref| + max|ref|), as tests/test_golden.cpp.
+void expect_close(const std::string& what, const Tensor& ours, const Tensor& ref,
+                  double rtol = 1e-5) {
+  ASSERT_TRUE(ours.defined()) << what << ": undefined";
+  ASSERT_EQ(ours.shape(), ref.shape()) << what;
+  std::vector<double> a = ours.to_vector(), b = ref.to_vector();
+  double scale = 0;
+  for (double x : b) scale = std::max(scale, std::fabs(x));
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    double err = std::fabs(a[i] - b[i]) / (std::fabs(b[i]) + scale + 1e-30);
+    if (err > worst) worst = err, at = i;
+  }
+  EXPECT_LE(worst, rtol) << what << ": element " << at << " ours " << a[at] << " torch " << b[at];
+}
+
+// Loads the case's weights by name (strict), runs one training forward and
+// backward and one eval forward, and compares everything the golden holds.
+// float64 on both sides: only the order of summation differs.
+constexpr double kTol = 1e-9;
+
+void run_resnet_golden(const std::string& c, int depth, int64_t base) {
+  std::string path = std::string(SIRS_SOURCE_DIR) + "/tests/golden/resnet.safetensors";
+  SafetensorsFile f = load_safetensors(path);
+  auto v = f.metadata.find("sirs_golden_version");
+  ASSERT_TRUE(v != f.metadata.end() && v->second == "1")
+      << path << ": golden version mismatch; regenerate with "
+      << "/usr/bin/python3 scripts/gen_golden_resnet.py tests/golden";
+  std::map<std::string, Tensor> g;
+  for (auto& [k, t] : f.tensors) g[k] = t;
+  ResNet r(depth, base);
+  r.to(DType::F64);
+  NamedTensors state;
+  for (auto& [k, t] : r.state_dict()) state.emplace_back(k, g.at(c + "." + k));
+  r.load_state_dict(state);
+  Tensor x = view::clone(g.at(c + ".x")).set_requires_grad();
+  ResNetFeatures fs = r.forward(x);
+  Tensor loss = zeros({}, DType::F64);
+  const Tensor* out[4] = {&fs.f1, &fs.f2, &fs.f3, &fs.f4};
+  for (int k = 0; k < 4; ++k) {
+    std::string n = std::to_string(k + 1);
+    expect_close(c + ".f" + n, *out[k], g.at(c + ".f" + n), kTol);
+    loss = add(loss, sum(mul(*out[k], g.at(c + ".d" + n))));
+  }
+  loss.backward();
+  expect_close(c + ".dx", x.grad(), g.at(c + ".dx"), kTol);
+  for (auto& [k, p] : r.named_parameters())
+    expect_close(c + ".grad." + k, p.grad(), g.at(c + ".grad." + k), kTol);
+  for (auto& [k, b] : r.named_buffers())
+    expect_close(c + ".after." + k, b, g.at(c + ".after." + k), kTol);
+  r.eval();
+  expect_close(c + ".eval.f4", r.forward(g.at(c + ".x")).f4, g.at(c + ".eval.f4"), kTol);
+}
+
+}  // namespace
+
+// Golden runs written by scripts/gen_golden_resnet.py (PyTorch, the same
+// module tree as torchvision), float64: features, input and parameter
+// gradients, BN buffers after a training forward, and eval features.
+TEST(ResNet, GoldenResnet18MatchesTorch) { run_resnet_golden("r18", 18, 2); }
+TEST(ResNet, GoldenResnet50MatchesTorch) { run_resnet_golden("r50", 50, 2); }
