@@ -10,6 +10,7 @@
 #include "autograd/ops.h"
 #include "layers/optim.h"
 #include "layers/safetensors.h"
+#include "tests/golden_util.h"
 
 using namespace sirs;
 
@@ -17,43 +18,10 @@ namespace {
 
 constexpr const char* kGoldenVersion = "1";
 
-struct Golden {
-  std::map<std::string, Tensor> t;
-  const Tensor& operator[](const std::string& k) const {
-    auto it = t.find(k);
-    if (it == t.end()) throw ValueError("golden file has no tensor '" + k + "'");
-    return it->second;
-  }
-};
+using golden::expect_close;
+using golden::Golden;
 
-Golden load(const std::string& name) {
-  std::string path = std::string(SIRS_SOURCE_DIR) + "/tests/golden/" + name + ".safetensors";
-  SafetensorsFile f = load_safetensors(path);
-  auto v = f.metadata.find("sirs_golden_version");
-  if (v == f.metadata.end() || v->second != kGoldenVersion)
-    throw ValueError(path + ": golden version mismatch (want " + kGoldenVersion +
-                     "); regenerate with `make golden`");
-  Golden g;
-  for (auto& [k, t] : f.tensors) g.t[k] = t;
-  return g;
-}
-
-// |ours - ref| <= rtol * (|ref| + max|ref|) element by element: relative to
-// the element, with the tensor's scale as the floor for values near zero.
-void expect_close(const char* what, const Tensor& ours, const Tensor& ref, double rtol = 1e-5) {
-  ASSERT_TRUE(ours.defined()) << what << ": undefined";
-  ASSERT_EQ(ours.shape(), ref.shape()) << what;
-  std::vector<double> a = ours.to_vector(), b = ref.to_vector();
-  double scale = 0;
-  for (double x : b) scale = std::max(scale, std::fabs(x));
-  double worst = 0;
-  size_t at = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    double err = std::fabs(a[i] - b[i]) / (std::fabs(b[i]) + scale + 1e-30);
-    if (err > worst) worst = err, at = i;
-  }
-  EXPECT_LE(worst, rtol) << what << ": element " << at << " ours " << a[at] << " torch " << b[at];
-}
+Golden load(const std::string& name) { return golden::load(name, kGoldenVersion); }
 
 Tensor param(const Tensor& t) { return view::clone(t).set_requires_grad(); }
 
