@@ -74,7 +74,7 @@ help:
 	@echo "make bench      build and run the benchmarks (BENCH_FILTER=regex to pick)"
 	@echo "make asan       CPU tests under AddressSanitizer + UBSan (build-asan/)"
 	@echo "make deps       install the Debian packages the project needs"
-	@echo "make golden     regenerate tests/golden/* with PyTorch (python3-torch)"
+	@echo "make golden     regenerate tests/golden/* and tests/fixtures/* with PyTorch (python3-torch)"
 	@echo "make format     clang-format every source"
 	@echo "make clean      remove build outputs"
 	@echo "variables: CXX NVCC CUDA_HOME CUDA_ARCH=$(CUDA_ARCH) DEBUG=1 WERROR=1 BUILD=dir"
@@ -123,6 +123,10 @@ asan:
 golden:
 	@python3 -c "import torch" 2>/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-numpy)
 	/usr/bin/python3 scripts/gen_golden.py tests/golden
+	/usr/bin/python3 scripts/gen_golden_gru.py tests/golden
+	/usr/bin/python3 scripts/gen_golden_resnet.py tests/golden
+	/usr/bin/python3 scripts/gen_golden_sirs.py tests/golden/sirs_step.safetensors
+	/usr/bin/python3 scripts/gen_import_fixtures.py tests/fixtures
 
 format:
 	clang-format -i $(LIB_SRCS) $(APP_SRCS) $(TEST_SRCS) $(BENCH_SRCS) $(CUDA_SRCS) \
