@@ -15,16 +15,26 @@ ARCH_FLAGS ?= -march=native
 
 # Debian packages the project needs; `make deps` installs the missing ones
 # and every build target runs it first when something is missing.
-DEB_PACKAGES := g++ make pkg-config libopenblas-dev libgtest-dev libgmock-dev \
+DEB_PACKAGES := g++ make pkg-config libopenblas-dev libopenblas-openmp-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libtiff-dev libstb-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev
 DEPS_MISSING := $(shell for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done)
 
+# OpenBLAS: the OpenMP build (Debian libopenblas0-openmp), linked by path
+# with an rpath so the Debian alternatives (which default libopenblas.so.0 to
+# the pthreads build) do not decide. With it, OpenBLAS's GEMMs and our OpenMP
+# regions share one libgomp thread team instead of fighting over the cores
+# (docs/PERF.md, "conv2d on CPU"). OPENBLAS_VARIANT=pthread for comparisons.
+OPENBLAS_VARIANT ?= openmp
+MULTIARCH := $(shell $(CXX) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+OPENBLAS_DIR := /usr/lib/$(MULTIARCH)/openblas-$(OPENBLAS_VARIANT)
+OPENBLAS_LIB := $(OPENBLAS_DIR)/libopenblas.so -Wl,-rpath,$(OPENBLAS_DIR)
+
 OPT := $(if $(filter 1,$(DEBUG)),-O0 -g,-O3 $(ARCH_FLAGS))
 WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror,)
-CPPFLAGS += -I. -I/usr/include/stb -MMD -MP
+CPPFLAGS += -I. -I/usr/include/stb -I/usr/include/$(MULTIARCH)/openblas-$(OPENBLAS_VARIANT) -MMD -MP
 SAN      ?=
 CXXFLAGS += -std=c++17 $(OPT) $(WARN) -fopenmp -pthread $(SAN)
-LDLIBS   += -ltiff -lstb -lopenblas -fopenmp -pthread $(SAN)
+LDLIBS   += -ltiff -lstb $(OPENBLAS_LIB) -fopenmp -pthread $(SAN)
 
 # Real dataset samples the data tests and benches read (they skip when the
 # folder is missing); the environment variable of the same name overrides it

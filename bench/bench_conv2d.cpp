@@ -135,3 +135,11 @@ BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v1, kBackwardFilter, 1)->Apply(stag
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v2, kBackwardFilter, 2)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v3, kBackwardFilter, 3)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v5, kBackwardFilter, 5)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, forward_v4, kForward, 4)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, forward_v6, kForward, 6)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, forward_v7, kForward, 7)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_data_v6, kBackwardData, 6)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_data_v7, kBackwardData, 7)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v4, kBackwardFilter, 4)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v6, kBackwardFilter, 6)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v7, kBackwardFilter, 7)->Apply(stage_args);
