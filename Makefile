@@ -19,12 +19,13 @@ DEB_PACKAGES := g++ make pkg-config libopenblas-dev libopenblas-openmp-dev libgt
   libbenchmark-dev libtiff-dev libstb-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev
 DEPS_MISSING := $(shell for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done)
 
-# OpenBLAS: the OpenMP build (Debian libopenblas0-openmp), linked by path
-# with an rpath so the Debian alternatives (which default libopenblas.so.0 to
-# the pthreads build) do not decide. With it, OpenBLAS's GEMMs and our OpenMP
-# regions share one libgomp thread team instead of fighting over the cores
-# (docs/PERF.md, "conv2d on CPU"). OPENBLAS_VARIANT=pthread for comparisons.
-OPENBLAS_VARIANT ?= openmp
+# OpenBLAS build, linked by path with an rpath so the Debian alternatives
+# (update-alternatives libopenblas.so.0 / libblas.so.3) do not decide:
+# pthread (default, Debian libopenblas0-pthread) or openmp (libopenblas0-openmp:
+# GEMMs on the same libgomp thread team as our OpenMP regions; only wins with
+# OMP_WAIT_POLICY=passive on a loaded machine, docs/PERF.md "conv2d on CPU").
+# Switching needs a relink: rm build/sirs*; make OPENBLAS_VARIANT=openmp ...
+OPENBLAS_VARIANT ?= pthread
 MULTIARCH := $(shell $(CXX) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 OPENBLAS_DIR := /usr/lib/$(MULTIARCH)/openblas-$(OPENBLAS_VARIANT)
 OPENBLAS_LIB := $(OPENBLAS_DIR)/libopenblas.so -Wl,-rpath,$(OPENBLAS_DIR)

@@ -29,9 +29,9 @@
 //   5  as 4, with equal chunks of images capped at 16 MiB of im2col buffer
 //      (stays in L3 between im2col and GEMM) instead of 128 MiB.
 //   6  as 4, with im2col/col2im/gathers in OpenMP regions (versions 1-5 use
-//      short-lived std::threads, written for the pthreads OpenBLAS); with the
-//      OpenMP build of OpenBLAS the Makefile links, GEMMs and data movement
-//      share one thread team.
+//      short-lived std::threads, written for the pthreads OpenBLAS). Meant
+//      for the OpenMP build of OpenBLAS (make OPENBLAS_VARIANT=openmp), where
+//      GEMMs and data movement share one thread team.
 //   7  stride 1 and dilation 1 (padding <= R-1, S-1): no im2col; the input
 //      copied S times into a zero-padded flat layout, R GEMMs of depth S*C on
 //      shifted views of it (kernels/cpu/conv2d.cpp); other geometries as 6.
@@ -55,7 +55,7 @@ struct Conv2dGeom {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
 };
 
-constexpr int kConv2dKernelVersion = 6;
+constexpr int kConv2dKernelVersion = 4;
 constexpr int kConv2dNumKernelVersions = 8;
 
 template <class T>

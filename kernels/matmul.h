@@ -10,10 +10,10 @@
 // beta = 1 accumulates. K = 0 gives beta * C. The batched form runs the same
 // product for every batch entry i with A + a_off[i], B + b_off[i],
 // C + c_off[i] (element offsets; broadcast batch dims simply repeat an
-// offset). Backed by OpenBLAS cblas_sgemm / cblas_dgemm. The Makefile links
-// OpenBLAS's OpenMP build, so a call from serial code runs on the process's
-// libgomp thread team (omp_get_max_threads() threads) and a call from inside
-// an OpenMP parallel region runs single-threaded in the calling thread.
+// offset). Backed by OpenBLAS cblas_sgemm / cblas_dgemm, which threads
+// itself: the default pthreads build (Makefile OPENBLAS_VARIANT) has its own
+// threads, so never call these from inside an OpenMP region; the OpenMP build
+// runs on the process's libgomp team (single-threaded inside a region).
 #pragma once
 
 #include <cstdint>

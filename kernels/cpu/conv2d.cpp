@@ -16,17 +16,17 @@
 // strided sub-matrix), so there is no gather/scatter and one switch between
 // our threads and OpenBLAS's per call. Version 4 is version 3 with
 // backward data for stride 1 computed as a forward convolution of dy (see
-// backward_data_flipped). Version 5 is version 4 with equal chunks capped at
-// 16 MiB of col so im2col's output is still in L3 when the GEMM reads it.
-// Version 6 (live) is version 4 with the data movement in OpenMP regions.
+// backward_data_flipped); it is live. Version 5 is version 4 with equal chunks
+// capped at 16 MiB of col so im2col's output is still in L3 when the GEMM
+// reads it. Version 6 is version 4 with the data movement in OpenMP regions.
 // Version 7 replaces im2col by shifted views of a padded copy of the input
 // for stride 1 (see "version 7" below).
 //
-// Threads: the Makefile links the OpenMP build of OpenBLAS, so its GEMMs run
-// on the same libgomp team as version 6 and 7's OpenMP loops. Versions 1-5
-// run their data movement on short-lived std::threads (parallel_for below),
-// as they were tuned for the pthreads build of OpenBLAS. Version 0 is serial
-// on purpose: it only checks the others (tests, bench).
+// Threads: versions 1-5 run their data movement on short-lived std::threads
+// (parallel_for below), tuned for the pthreads build of OpenBLAS the Makefile
+// links by default. Versions 6 and 7 use OpenMP loops, for the OpenMP build
+// (make OPENBLAS_VARIANT=openmp: GEMMs on the same libgomp team). Version 0
+// is serial on purpose: it only checks the others (tests, bench).
 // Workspaces (col, gathered Y/dY) are thread-local and only grow, so steady
 // state training does not allocate. Chunks are capped at kMaxColElems.
 //
@@ -86,8 +86,8 @@ T* workspace(int slot, int64_t n) {
 // body(i) for i in [0, n), in contiguous blocks over up to
 // omp_get_max_threads() threads when work (elements touched) is large.
 //
-// Versions 6 and up (omp = true) use a plain OpenMP loop: the project links
-// the OpenMP build of OpenBLAS (Makefile), so its GEMMs run on the same
+// Versions 6 and up (omp = true) use a plain OpenMP loop: with the OpenMP
+// build of OpenBLAS (make OPENBLAS_VARIANT=openmp) its GEMMs run on the same
 // libgomp thread team as these loops and nothing spins against anything.
 //
 // Versions 1-5 (omp = false) run on short-lived std::threads instead: they
