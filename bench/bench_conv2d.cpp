@@ -121,7 +121,8 @@ BENCHMARK_CAPTURE(BM_conv2d, backward_data_live, kBackwardData, kConv2dKernelVer
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_live, kBackwardFilter, kConv2dKernelVersion)
     ->Apply(stage_args);
 // Every fast version, for comparison (version 4 differs from 3 only in backward data;
-// 5 from 4 only in chunk size).
+// 5 from 4 only in chunk size; 6 from 4 only in OpenMP loops instead of std::threads;
+// 7 is the shifted-GEMM lowering for stride 1).
 BENCHMARK_CAPTURE(BM_conv2d, forward_v1, kForward, 1)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, forward_v2, kForward, 2)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, forward_v3, kForward, 3)->Apply(stage_args);

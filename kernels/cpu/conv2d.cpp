@@ -485,8 +485,8 @@ Shifted shifted_layout(const Conv2dGeom& g, int64_t nb) {
   return L;
 }
 
-// Largest Z (elements) one chunk may use: 2^23 floats = 32 MiB.
-constexpr int64_t kMaxShiftedElems = int64_t(1) << 23;
+// Largest Z (elements) one chunk may use: 2^22 floats = 16 MiB.
+constexpr int64_t kMaxShiftedElems = int64_t(1) << 22;
 
 int64_t shifted_chunk(const Conv2dGeom& g) {
   int64_t nb = g.B;
