@@ -15,7 +15,7 @@ ARCH_FLAGS ?= -march=native
 
 # Debian packages the project needs; `make deps` installs the missing ones
 # and every build target runs it first when something is missing.
-DEB_PACKAGES := g++ make pkg-config libopenblas-dev libopenblas-openmp-dev libgtest-dev libgmock-dev \
+DEB_PACKAGES := g++ make pkg-config libopenblas-dev libopenblas-pthread-dev libopenblas-openmp-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libtiff-dev libstb-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev
 DEPS_MISSING := $(shell for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done)
 
