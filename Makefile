@@ -15,16 +15,27 @@ ARCH_FLAGS ?= -march=native
 
 # Debian packages the project needs; `make deps` installs the missing ones
 # and every build target runs it first when something is missing.
-DEB_PACKAGES := g++ make pkg-config libopenblas-dev libgtest-dev libgmock-dev \
+DEB_PACKAGES := g++ make pkg-config libopenblas-dev libopenblas-pthread-dev libopenblas-openmp-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libtiff-dev libstb-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev
 DEPS_MISSING := $(shell for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done)
 
+# OpenBLAS build, linked by path with an rpath so the Debian alternatives
+# (update-alternatives libopenblas.so.0 / libblas.so.3) do not decide:
+# pthread (default, Debian libopenblas0-pthread) or openmp (libopenblas0-openmp:
+# GEMMs on the same libgomp thread team as our OpenMP regions; only wins with
+# OMP_WAIT_POLICY=passive on a loaded machine, docs/PERF.md "conv2d on CPU").
+# Switching needs a relink: rm build/sirs*; make OPENBLAS_VARIANT=openmp ...
+OPENBLAS_VARIANT ?= pthread
+MULTIARCH := $(shell $(CXX) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+OPENBLAS_DIR := /usr/lib/$(MULTIARCH)/openblas-$(OPENBLAS_VARIANT)
+OPENBLAS_LIB := $(OPENBLAS_DIR)/libopenblas.so -Wl,-rpath,$(OPENBLAS_DIR)
+
 OPT := $(if $(filter 1,$(DEBUG)),-O0 -g,-O3 $(ARCH_FLAGS))
 WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror,)
-CPPFLAGS += -I. -I/usr/include/stb -MMD -MP
+CPPFLAGS += -I. -I/usr/include/stb -I/usr/include/$(MULTIARCH)/openblas-$(OPENBLAS_VARIANT) -MMD -MP
 SAN      ?=
 CXXFLAGS += -std=c++17 $(OPT) $(WARN) -fopenmp -pthread $(SAN)
-LDLIBS   += -lz -ltiff -lstb -lopenblas -fopenmp -pthread $(SAN)
+LDLIBS   += -lz -ltiff -lstb $(OPENBLAS_LIB) -fopenmp -pthread $(SAN)
 
 # Real dataset samples the data tests and benches read (they skip when the
 # folder is missing); the environment variable of the same name overrides it

@@ -27,7 +27,15 @@
 //      dy with the (K, C)-transposed, (R, S)-flipped filter: a deep GEMM and
 //      im2col instead of a shallow GEMM and col2im.
 //   5  as 4, with equal chunks of images capped at 16 MiB of im2col buffer
-//      (stays in L3 between im2col and GEMM) instead of 128 MiB. See docs/PERF.md.
+//      (stays in L3 between im2col and GEMM) instead of 128 MiB.
+//   6  as 4, with im2col/col2im/gathers in OpenMP regions (versions 1-5 use
+//      short-lived std::threads, written for the pthreads OpenBLAS). Meant
+//      for the OpenMP build of OpenBLAS (make OPENBLAS_VARIANT=openmp), where
+//      GEMMs and data movement share one thread team.
+//   7  stride 1 and dilation 1 (padding <= R-1, S-1): no im2col; the input
+//      copied S times into a zero-padded flat layout, R GEMMs of depth S*C on
+//      shifted views of it (kernels/cpu/conv2d.cpp); other geometries as 6.
+// Measurements and the reasons for the live choice: docs/PERF.md.
 #pragma once
 
 #include <cstdint>
@@ -48,7 +56,7 @@ struct Conv2dGeom {
 };
 
 constexpr int kConv2dKernelVersion = 4;
-constexpr int kConv2dNumKernelVersions = 6;
+constexpr int kConv2dNumKernelVersions = 8;
 
 template <class T>
 void conv2d_forward_cpu(const Conv2dGeom& g,

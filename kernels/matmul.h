@@ -11,7 +11,9 @@
 // product for every batch entry i with A + a_off[i], B + b_off[i],
 // C + c_off[i] (element offsets; broadcast batch dims simply repeat an
 // offset). Backed by OpenBLAS cblas_sgemm / cblas_dgemm, which threads
-// itself (pthreads): never call these from inside an OpenMP region.
+// itself: the default pthreads build (Makefile OPENBLAS_VARIANT) has its own
+// threads, so never call these from inside an OpenMP region; the OpenMP build
+// runs on the process's libgomp team (single-threaded inside a region).
 #pragma once
 
 #include <cstdint>

@@ -5,6 +5,7 @@ tables can be compared side by side (docs/PERF.md).
 
   /usr/bin/python3 scripts/bench_torch_cpu.py [--threads 2] [--reps 15]
   /usr/bin/python3 scripts/bench_torch_cpu.py --rounds 3 --ours build/sirs_bench
+  /usr/bin/python3 scripts/bench_torch_cpu.py --threads 1 --clock cpu --ours build/sirs_bench
 
 With --ours, each of --rounds rounds times, for every shape and direction,
 our live conv2d kernel (one run of our bench filtered to BM_conv2d/<dir>_live
@@ -38,14 +39,17 @@ SHAPES = [  # (B, C, H, W, K, R, S, stride, pad)
 ]
 
 
+CLOCK = time.perf_counter  # --clock cpu: time.process_time
+
+
 def median_ms(fn, reps, warmup=3):
     for _ in range(warmup):
         fn()
     ts = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
-        ts.append((time.perf_counter() - t0) * 1e3)
+        ts.append((CLOCK() - t0) * 1e3)
     return statistics.median(ts)
 
 
@@ -75,8 +79,9 @@ def torch_fns(shape):
 DIRECTIONS = ("forward", "backward_data", "backward_filter")
 
 
-def our_time(bench, direction, C, HW, min_time, threads):
-    """ms of our live kernel version for one direction and shape (one bench run)."""
+def our_time(bench, direction, C, HW, min_time, threads, clock="wall"):
+    """ms of our live kernel version for one direction and shape (one bench run):
+    wall-clock time, or with clock "cpu" the CPU time of the bench thread."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
     res = subprocess.run(
         [bench, f"--benchmark_filter=BM_conv2d/{direction}_live/C:{C}/HW:{HW}/",
@@ -84,7 +89,7 @@ def our_time(bench, direction, C, HW, min_time, threads):
         check=True, capture_output=True, text=True, env=env)
     (bm,) = json.loads(res.stdout)["benchmarks"]
     scale = {"ms": 1.0, "us": 1e-3, "ns": 1e-6, "s": 1e3}[bm["time_unit"]]
-    return bm["real_time"] * scale
+    return bm["real_time" if clock == "wall" else "cpu_time"] * scale
 
 
 def compare(args):
@@ -96,7 +101,7 @@ def compare(args):
             C, H = shape[1], shape[2]
             for d in DIRECTIONS:
                 ours.setdefault((C, d), []).append(
-                    our_time(args.ours, d, C, H, args.min_time, args.threads))
+                    our_time(args.ours, d, C, H, args.min_time, args.threads, args.clock))
                 theirs.setdefault((C, d), []).append(median_ms(fns[shape][d], args.reps))
         print(f"round {r + 1}/{args.rounds} done", flush=True)
     print(f"| shape (B=8, 3x3, s1, p1) | direction | ours ms | PyTorch ms | ours/PyTorch | "
@@ -118,12 +123,21 @@ def main():
     ap.add_argument("--ours", help="path to build/sirs_bench: compare side by side")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--min-time", type=float, default=0.2)
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="cpu: CPU time instead of wall-clock time (time.process_time; ours: "
+                    "the bench thread's CPU time). Only meaningful with --threads 1, where it "
+                    "hides the time other processes take from us on a loaded machine.")
     args = ap.parse_args()
+    if args.clock == "cpu":
+        if args.threads != 1:
+            ap.error("--clock cpu needs --threads 1")
+        global CLOCK
+        CLOCK = time.process_time
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     if args.ours:
         print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; ours: {args.ours} "
-              f"(live version); {args.rounds} interleaved rounds", flush=True)
+              f"(live version); {args.rounds} interleaved rounds; {args.clock} clock", flush=True)
         compare(args)
         return
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "

@@ -121,8 +121,11 @@ TEST(Conv, KernelVersionsMatchReference) {
                             {2, 3, 9, 8, 2, 3, 2, 2, 1, 0, 1, 1, 2},
                             {1, 1, 5, 5, 1, 1, 1, 1, 1, 0, 0, 1, 1},
                             {2, 4, 6, 7, 3, 2, 3, 2, 3, 1, 2, 2, 1},
-                            // P = 32*32 >= 1024: the per-image GEMMs of versions 3 to 5.
-                            {2, 1, 32, 32, 2, 3, 3, 1, 1, 1, 1, 1, 1}};
+                            // P = 32*32 >= 1024: the per-image GEMMs of versions 3 to 6.
+                            {2, 1, 32, 32, 2, 3, 3, 1, 1, 1, 1, 1, 1},
+                            // Stride 1, dilation 1, uneven padding: version 7's
+                            // shifted layout with pad_h = 0 < R-1 and pad_w = S-1.
+                            {2, 3, 6, 9, 4, 3, 5, 1, 1, 0, 4, 1, 1}};
   for (const ConvCase& c : cases) check_versions_against_reference(c);
 }
 
@@ -131,6 +134,12 @@ TEST(Conv, KernelVersionsMatchReferenceInChunks) {
   // chunk holds 3, and 3 does not divide 4), each image with its own GEMM.
   // Versions below 5 take the whole batch at this size (checked above).
   check_versions_against_reference({4, 64, 45, 45, 1, 3, 3, 1, 1, 1, 1, 1, 1}, 5);
+}
+
+TEST(Conv, KernelVersionsMatchReferenceInShiftedChunks) {
+  // Version 7 caps its shifted input at 2^22 elements: 3 taps * 64 channels *
+  // 4 images of 79*79 padded positions is over, so it runs 2 chunks of 2.
+  check_versions_against_reference({4, 64, 78, 78, 1, 3, 3, 1, 1, 1, 1, 1, 1}, 7);
 }
 
 TEST(Conv, Gradcheck) {

@@ -14,17 +14,19 @@
 // keeps version 2's one im2col/col2im per chunk but, when P is large, runs
 // one GEMM per image straight on the NCHW planes (col columns bi*P.. are a
 // strided sub-matrix), so there is no gather/scatter and one switch between
-// our threads and OpenBLAS's per call. Version 4 (live) is version 3 with
+// our threads and OpenBLAS's per call. Version 4 is version 3 with
 // backward data for stride 1 computed as a forward convolution of dy (see
-// backward_data_flipped). Version 5 is version 4 with equal chunks capped at
-// 16 MiB of col so im2col's output is still in L3 when the GEMM reads it (not
-// promoted: no clear gain in the measurements, docs/PERF.md).
+// backward_data_flipped); it is live. Version 5 is version 4 with equal chunks
+// capped at 16 MiB of col so im2col's output is still in L3 when the GEMM
+// reads it. Version 6 is version 4 with the data movement in OpenMP regions.
+// Version 7 replaces im2col by shifted views of a padded copy of the input
+// for stride 1 (see "version 7" below).
 //
-// Threads: the GEMMs are OpenBLAS (its own pthreads). im2col, col2im,
-// gathers and scatters run on short-lived std::threads (parallel_for below
-// says why not OpenMP). Version 0 is serial on purpose: it only checks the
-// others (tests, bench), and an OpenMP region there would leave libgomp
-// workers spinning into the next version's GEMM.
+// Threads: versions 1-5 run their data movement on short-lived std::threads
+// (parallel_for below), tuned for the pthreads build of OpenBLAS the Makefile
+// links by default. Versions 6 and 7 use OpenMP loops, for the OpenMP build
+// (make OPENBLAS_VARIANT=openmp: GEMMs on the same libgomp team). Version 0
+// is serial on purpose: it only checks the others (tests, bench).
 // Workspaces (col, gathered Y/dY) are thread-local and only grow, so steady
 // state training does not allocate. Chunks are capped at kMaxColElems.
 //
@@ -84,15 +86,23 @@ T* workspace(int slot, int64_t n) {
 // body(i) for i in [0, n), in contiguous blocks over up to
 // omp_get_max_threads() threads when work (elements touched) is large.
 //
-// The data-movement loops of versions 1-4 (im2col, col2im, gathers) run on
-// short-lived std::threads rather than in OpenMP regions, because each of
-// them is followed by an OpenBLAS GEMM on OpenBLAS's own pthreads: libgomp's
-// idle workers keep spinning after a region ends (GOMP_SPINCOUNT, several ms
-// of PAUSE loops on this CPU) and take a core from the GEMM. Measured on the
-// 2-core box: the whole conv ran at 1-thread speed that way (docs/PERF.md).
-// Starting a thread costs tens of microseconds against milliseconds of work.
+// Versions 6 and up (omp = true) use a plain OpenMP loop: with the OpenMP
+// build of OpenBLAS (make OPENBLAS_VARIANT=openmp) its GEMMs run on the same
+// libgomp thread team as these loops and nothing spins against anything.
+//
+// Versions 1-5 (omp = false) run on short-lived std::threads instead: they
+// were written for the pthreads build of OpenBLAS, where libgomp's idle
+// workers keep spinning after a region ends (GOMP_SPINCOUNT, several ms of
+// PAUSE loops on this CPU) and take a core from the OpenBLAS GEMM that
+// follows (docs/PERF.md). Starting a thread costs tens of microseconds
+// against milliseconds of work.
 template <class F>
-void parallel_for(int64_t n, int64_t work, const F& body) {
+void parallel_for(bool omp, int64_t n, int64_t work, const F& body) {
+  if (omp) {
+#pragma omp parallel for schedule(static) if (work > kOmpMinWork && n > 1)
+    for (int64_t i = 0; i < n; ++i) body(i);
+    return;
+  }
   const int64_t nt = work > kOmpMinWork ? std::min<int64_t>(omp_get_max_threads(), n) : 1;
   auto run = [&](int64_t t) {
     for (int64_t i = n * t / nt, e = n * (t + 1) / nt; i < e; ++i) body(i);
@@ -112,9 +122,9 @@ void scale(T* p, int64_t n, T beta) {
 
 // col [C*R*S, nb*P] from images b0 .. b0+nb-1 of x.
 template <class T>
-void im2col(const Conv2dGeom& g, const T* x, int64_t b0, int64_t nb, T* col) {
+void im2col(const Conv2dGeom& g, const T* x, int64_t b0, int64_t nb, T* col, bool omp) {
   const int64_t P = g.Ho * g.Wo, CRS = g.C * g.R * g.S, ld = nb * P;
-  parallel_for(CRS * nb, CRS * ld, [&](int64_t i) {
+  parallel_for(omp, CRS * nb, CRS * ld, [&](int64_t i) {
     const int64_t row = i / nb, bi = i % nb;
     const int64_t c = row / (g.R * g.S), r = (row / g.S) % g.R, s = row % g.S;
     const T* xp = x + ((b0 + bi) * g.C + c) * g.H * g.W;
@@ -145,9 +155,10 @@ void im2col(const Conv2dGeom& g, const T* x, int64_t b0, int64_t nb, T* col) {
 // gathers from its own R*S rows of dcol, so planes run in parallel without
 // write conflicts.
 template <class T>
-void col2im(const Conv2dGeom& g, const T* dcol, int64_t b0, int64_t nb, T beta, T* dx) {
+void col2im(const Conv2dGeom& g, const T* dcol, int64_t b0, int64_t nb, T beta, T* dx,
+            bool omp) {
   const int64_t P = g.Ho * g.Wo, ld = nb * P, HW = g.H * g.W;
-  parallel_for(nb * g.C, g.C * g.R * g.S * ld, [&](int64_t i) {
+  parallel_for(omp, nb * g.C, g.C * g.R * g.S * ld, [&](int64_t i) {
     const int64_t bi = i / g.C, c = i % g.C;
     T* plane = dx + ((b0 + bi) * g.C + c) * HW;
     if (beta == T(0)) {
@@ -183,20 +194,21 @@ void col2im(const Conv2dGeom& g, const T* dcol, int64_t b0, int64_t nb, T beta, 
 struct Plan {
   int64_t nb;
   bool per_image;
+  bool omp;  // data movement in OpenMP regions (versions >= 6)
 };
 
 // Smallest P = Ho*Wo for which version 3 uses per-image GEMMs.
 constexpr int64_t kPerImageMinP = 1024;
 
 Plan make_plan(const Conv2dGeom& g, int version) {
-  if (version == 1) return {1, true};
+  if (version == 1) return {1, true, false};
   // Version 4 lowers like version 3; version 5 in cache-sized chunks.
   const int64_t per_image = g.C * g.R * g.S * g.Ho * g.Wo;
-  const int64_t cap = version >= 5 ? kCacheColElems : kMaxColElems;
+  const int64_t cap = version == 5 ? kCacheColElems : kMaxColElems;
   int64_t nb = std::max<int64_t>(1, std::min<int64_t>(g.B, cap / std::max<int64_t>(per_image, 1)));
   // Version 5: equal chunks (a divisor of B), not e.g. 7 + 1.
-  while (version >= 5 && g.B % nb != 0) --nb;
-  return {nb, nb == 1 || (version >= 3 && g.Ho * g.Wo >= kPerImageMinP)};
+  while (version == 5 && g.B % nb != 0) --nb;
+  return {nb, nb == 1 || (version >= 3 && g.Ho * g.Wo >= kPerImageMinP), version >= 6};
 }
 
 // ------------------------------------------------------------ version 0
@@ -293,12 +305,12 @@ void forward_gemm(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T 
   for (int64_t b0 = 0; b0 < g.B; b0 += plan.nb) {
     const int64_t nb = std::min(plan.nb, g.B - b0), ld = nb * P;
     T* yb = y + b0 * g.K * P;
-    im2col(g, x, b0, nb, col);
+    im2col(g, x, b0, nb, col, plan.omp);
     if (plan.per_image) {
       // y = bias + beta * y first, so the GEMMs can accumulate into it.
       T gemm_beta = beta;
       if (bias) {
-        parallel_for(nb * g.K, g.K * ld, [&](int64_t i) {
+        parallel_for(plan.omp, nb * g.K, g.K * ld, [&](int64_t i) {
           const int64_t k = i % g.K;
           T* dst = yb + i * P;
           for (int64_t p = 0; p < P; ++p)
@@ -313,7 +325,7 @@ void forward_gemm(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T 
     }
     gemm_cpu<T>(false, false, g.K, ld, CRS, T(1), w, CRS, col, ld, T(0), ytmp, ld);
     // [K, nb, P] -> [nb, K, P], adding bias and beta * y on the way.
-    parallel_for(nb * g.K, g.K * ld, [&](int64_t i) {
+    parallel_for(plan.omp, nb * g.K, g.K * ld, [&](int64_t i) {
       const int64_t bi = i / g.K, k = i % g.K;
       const T* src = ytmp + k * ld + bi * P;
       T* dst = yb + (bi * g.K + k) * P;
@@ -329,9 +341,9 @@ void forward_gemm(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T 
 
 // dyg [K, nb*P] <- dy[b0 .. b0+nb-1] ([nb, K, P]).
 template <class T>
-void gather_dy(const Conv2dGeom& g, const T* dy, int64_t b0, int64_t nb, T* dyg) {
+void gather_dy(const Conv2dGeom& g, const T* dy, int64_t b0, int64_t nb, T* dyg, bool omp) {
   const int64_t P = g.Ho * g.Wo, ld = nb * P;
-  parallel_for(g.K * nb, g.K * ld, [&](int64_t i) {
+  parallel_for(omp, g.K * nb, g.K * ld, [&](int64_t i) {
     const int64_t k = i / nb, bi = i % nb;
     std::memcpy(dyg + k * ld + bi * P, dy + ((b0 + bi) * g.K + k) * P, sizeof(T) * P);
   });
@@ -351,10 +363,10 @@ void backward_data_gemm(const Conv2dGeom& g, const T* dy, const T* w, T beta, T*
         gemm_cpu<T>(true, false, CRS, P, g.K, T(1), w, CRS, dy + (b0 + bi) * g.K * P, P, T(0),
                     dcol + bi * P, ld);
     } else {
-      gather_dy(g, dy, b0, nb, dyg);
+      gather_dy(g, dy, b0, nb, dyg, plan.omp);
       gemm_cpu<T>(true, false, CRS, ld, g.K, T(1), w, CRS, dyg, ld, T(0), dcol, ld);
     }
-    col2im(g, dcol, b0, nb, beta, dx);
+    col2im(g, dcol, b0, nb, beta, dx, plan.omp);
   }
 }
 
@@ -376,7 +388,7 @@ void backward_data_flipped(const Conv2dGeom& g, const T* dy, const T* w, T beta,
                            int version) {
   const int64_t RS = g.R * g.S;
   T* wf = workspace<T>(2, g.K * g.C * RS);  // [C, K, R, S]
-  parallel_for(g.C * g.K, g.K * g.C * RS, [&](int64_t i) {
+  parallel_for(version >= 6, g.C * g.K, g.K * g.C * RS, [&](int64_t i) {
     const int64_t c = i / g.K, k = i % g.K;
     for (int64_t rs = 0; rs < RS; ++rs) wf[i * RS + rs] = w[(k * g.C + c) * RS + RS - 1 - rs];
   });
@@ -385,7 +397,7 @@ void backward_data_flipped(const Conv2dGeom& g, const T* dy, const T* w, T beta,
   t.K = g.C, t.Ho = g.H, t.Wo = g.W;
   t.pad_h = g.dil_h * (g.R - 1) - g.pad_h;
   t.pad_w = g.dil_w * (g.S - 1) - g.pad_w;
-  forward_gemm<T>(t, dy, wf, nullptr, beta, dx, version == 4 ? 3 : version);
+  forward_gemm<T>(t, dy, wf, nullptr, beta, dx, version);
 }
 
 template <class T>
@@ -402,22 +414,222 @@ void backward_filter_gemm(const Conv2dGeom& g, const T* x, const T* dy, T beta, 
   T* dyg = plan.per_image ? nullptr : workspace<T>(1, g.K * plan.nb * P);
   for (int64_t b0 = 0; b0 < g.B; b0 += plan.nb) {
     const int64_t nb = std::min(plan.nb, g.B - b0), ld = nb * P;
-    im2col(g, x, b0, nb, col);
+    im2col(g, x, b0, nb, col, plan.omp);
     if (plan.per_image) {
       for (int64_t bi = 0; bi < nb; ++bi)
         gemm_cpu<T>(false, true, g.K, CRS, P, T(1), dy + (b0 + bi) * g.K * P, P, col + bi * P, ld,
                     b0 + bi == 0 ? beta : T(1), dw, CRS);
     } else {
-      gather_dy(g, dy, b0, nb, dyg);
+      gather_dy(g, dy, b0, nb, dyg, plan.omp);
       gemm_cpu<T>(false, true, g.K, CRS, ld, T(1), dyg, ld, col, ld, b0 == 0 ? beta : T(1), dw,
                   CRS);
     }
   }
   if (dbias) {
-    parallel_for(g.K, g.B * g.K * P, [&](int64_t k) {
+    parallel_for(plan.omp, g.K, g.B * g.K * P, [&](int64_t k) {
       T acc = 0;
       for (int64_t b = 0; b < g.B; ++b) {
         const T* p = dy + (b * g.K + k) * P;
+        for (int64_t i = 0; i < P; ++i) acc += p[i];
+      }
+      dbias[k] = beta == T(0) ? acc : acc + beta * dbias[k];
+    });
+  }
+}
+
+// ------------------------------------------------------------ version 7
+//
+// Stride 1, dilation 1: no im2col. A chunk of nb images of one channel is
+// laid out flat with zero padding that neighbouring rows and images share:
+//   row stride Wp = W + pw, image stride Hs*Wp with Hs = H + ph,
+//   x[b, c, ih, iw] at lead + b*Hs*Wp + ih*Wp + iw, lead = ph*Wp + pw,
+// every other position 0. The pw zeros ending a row are the left padding of
+// the next row and the ph zero rows ending an image the top padding of the
+// next one (needs pw <= S-1, ph <= R-1, true for "same" padding). Then
+// output (b, oh, ow) sits at column q = b*Hs*Wp + oh*Wp + ow of a wide
+// output [K, N] and reads, for tap (r, s), column q + r*Wp + s of the flat
+// input: each tap is the same matrix shifted by a constant. Columns with
+// ow >= Wo or oh >= Ho are junk, computed and dropped on copy-out (3-27% of
+// the columns at the ResNet shapes, more for tiny images).
+//
+// The S taps of one filter row are merged into one deep GEMM by storing the
+// flat input S times, shifted by 0..S-1 (Z rows (s, c)); tap row r is then
+// Z shifted by r*Wp, a plain strided matrix:
+//   Y [K, N] = sum_r Wr [K, S*C] . Z[:, r*Wp : r*Wp + N],  Wr[k, s*C + c] = w[k, c, r, s]
+// That is R GEMMs of depth S*C, and a copy S times the input instead of
+// im2col's R*S times. Backward data (stride 1) is the forward of the flipped
+// filter as in version 4; backward filter is
+//   dWr [K, S*C] = dY' [K, N] . Z[:, r*Wp : r*Wp + N]^T
+// with dY' = dy spread onto the wide layout, junk columns 0.
+bool shifted_applies(const Conv2dGeom& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.dil_h == 1 && g.dil_w == 1 &&
+         g.pad_h <= g.R - 1 && g.pad_w <= g.S - 1;
+}
+
+// Sizes of the shifted layout for a chunk of nb images.
+struct Shifted {
+  int64_t Wp, img, lead;  // row stride, image stride, offset of x[b0, c, 0, 0]
+  int64_t N;              // wide output columns
+  int64_t Nz;             // columns of Z the R GEMMs read
+  int64_t ld;             // row stride of Z (>= Nz + S - 1)
+};
+
+Shifted shifted_layout(const Conv2dGeom& g, int64_t nb) {
+  Shifted L;
+  L.Wp = g.W + g.pad_w;
+  L.img = (g.H + g.pad_h) * L.Wp;
+  L.lead = g.pad_h * L.Wp + g.pad_w;
+  L.N = (nb - 1) * L.img + (g.Ho - 1) * L.Wp + g.Wo;
+  L.Nz = L.N + (g.R - 1) * L.Wp;
+  L.ld = (L.Nz + g.S - 1 + 15) / 16 * 16;
+  return L;
+}
+
+// Largest Z (elements) one chunk may use: 2^22 floats = 16 MiB.
+constexpr int64_t kMaxShiftedElems = int64_t(1) << 22;
+
+int64_t shifted_chunk(const Conv2dGeom& g) {
+  int64_t nb = g.B;
+  while (nb > 1 && g.S * g.C * shifted_layout(g, nb).ld > kMaxShiftedElems) nb = (nb + 1) / 2;
+  return std::max<int64_t>(nb, 1);
+}
+
+// Z [S*C, ld] for images b0 .. b0+nb-1 of x (see above).
+template <class T>
+void shifted_input(const Conv2dGeom& g, const Shifted& L, const T* x, int64_t b0, int64_t nb,
+                   T* z) {
+  const int64_t HW = g.H * g.W;
+  parallel_for(true, g.C, g.S * g.C * L.ld, [&](int64_t c) {
+    T* row = z + c * L.ld;  // tap s = 0
+    int64_t pos = 0;
+    for (int64_t bi = 0; bi < nb; ++bi) {
+      const T* src = x + ((b0 + bi) * g.C + c) * HW;
+      for (int64_t ih = 0; ih < g.H; ++ih, src += g.W) {
+        const int64_t at = L.lead + bi * L.img + ih * L.Wp;
+        std::fill(row + pos, row + at, T(0));
+        std::copy(src, src + g.W, row + at);
+        pos = at + g.W;
+      }
+    }
+    std::fill(row + pos, row + L.ld, T(0));
+    for (int64_t s = 1; s < g.S; ++s) std::copy(row + s, row + s + L.Nz, z + (s * g.C + c) * L.ld);
+  });
+}
+
+// Y [K, N] = sum_r Wr . Z shifted by r*Wp; wp: [R, K, S*C].
+template <class T>
+void shifted_gemms(const Conv2dGeom& g, const Shifted& L, const T* wp, const T* z, T* yw) {
+  const int64_t SC = g.S * g.C;
+  for (int64_t r = 0; r < g.R; ++r)
+    gemm_cpu<T>(false, false, g.K, L.N, SC, T(1), wp + r * g.K * SC, SC, z + r * L.Wp, L.ld,
+                r == 0 ? T(0) : T(1), yw, L.N);
+}
+
+// Forward with packed weights wp [R, K, S*C].
+template <class T>
+void forward_shifted_packed(const Conv2dGeom& g, const T* x, const T* wp, const T* bias, T beta,
+                            T* y) {
+  const int64_t P = g.Ho * g.Wo, nbmax = shifted_chunk(g);
+  const Shifted Lmax = shifted_layout(g, nbmax);
+  T* z = workspace<T>(0, g.S * g.C * Lmax.ld);
+  T* yw = workspace<T>(1, g.K * Lmax.N);
+  for (int64_t b0 = 0; b0 < g.B; b0 += nbmax) {
+    const int64_t nb = std::min(nbmax, g.B - b0);
+    const Shifted L = shifted_layout(g, nb);
+    shifted_input(g, L, x, b0, nb, z);
+    shifted_gemms(g, L, wp, z, yw);
+    // Wide [K, N] -> y [nb, K, Ho, Wo], adding bias and beta * y.
+    parallel_for(true, nb * g.K, g.K * nb * P, [&](int64_t i) {
+      const int64_t bi = i / g.K, k = i % g.K;
+      const T bk = bias ? bias[k] : T(0);
+      T* dst = y + ((b0 + bi) * g.K + k) * P;
+      for (int64_t oh = 0; oh < g.Ho; ++oh, dst += g.Wo) {
+        const T* src = yw + k * L.N + bi * L.img + oh * L.Wp;
+        if (beta == T(0)) {
+          for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow] = src[ow] + bk;
+        } else {
+          for (int64_t ow = 0; ow < g.Wo; ++ow) dst[ow] = src[ow] + bk + beta * dst[ow];
+        }
+      }
+    });
+  }
+}
+
+template <class T>
+void forward_shifted(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T beta, T* y) {
+  const int64_t C = g.C, R = g.R, S = g.S;
+  T* wp = workspace<T>(2, g.K * C * R * S);
+  parallel_for(true, g.K, g.K * C * R * S, [&](int64_t k) {
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t s = 0; s < S; ++s)
+          wp[(r * g.K + k) * S * C + s * C + c] = w[((k * C + c) * R + r) * S + s];
+  });
+  forward_shifted_packed(g, x, wp, bias, beta, y);
+}
+
+// Backward data as the forward of dy with w'[c, k, r', s'] = w[k, c, R-1-r', S-1-s'],
+// padding R-1-ph, S-1-pw (see backward_data_flipped), packed straight into
+// [R, C, S*K].
+template <class T>
+void backward_data_shifted(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx) {
+  const int64_t C = g.C, K = g.K, R = g.R, S = g.S;
+  T* wp = workspace<T>(2, K * C * R * S);
+  parallel_for(true, C, K * C * R * S, [&](int64_t c) {
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t s = 0; s < S; ++s)
+          wp[(r * C + c) * S * K + s * K + k] = w[((k * C + c) * R + (R - 1 - r)) * S + (S - 1 - s)];
+  });
+  Conv2dGeom t = g;
+  t.C = g.K, t.H = g.Ho, t.W = g.Wo;
+  t.K = g.C, t.Ho = g.H, t.Wo = g.W;
+  t.pad_h = g.R - 1 - g.pad_h;
+  t.pad_w = g.S - 1 - g.pad_w;
+  forward_shifted_packed(t, dy, wp, static_cast<const T*>(nullptr), beta, dx);
+}
+
+template <class T>
+void backward_filter_shifted(const Conv2dGeom& g, const T* x, const T* dy, T beta, T* dw,
+                             T* dbias) {
+  const int64_t C = g.C, K = g.K, R = g.R, S = g.S, SC = S * C, P = g.Ho * g.Wo;
+  const int64_t nbmax = shifted_chunk(g);
+  const Shifted Lmax = shifted_layout(g, nbmax);
+  T* z = workspace<T>(0, SC * Lmax.ld);
+  T* dyw = workspace<T>(1, K * Lmax.N);
+  T* dwp = workspace<T>(2, R * K * SC);  // [R, K, S*C]
+  for (int64_t b0 = 0; b0 < g.B; b0 += nbmax) {
+    const int64_t nb = std::min(nbmax, g.B - b0);
+    const Shifted L = shifted_layout(g, nb);
+    shifted_input(g, L, x, b0, nb, z);
+    // dy [nb, K, Ho, Wo] -> wide [K, N], junk columns 0.
+    parallel_for(true, K, K * L.N, [&](int64_t k) {
+      T* row = dyw + k * L.N;
+      std::fill(row, row + L.N, T(0));
+      for (int64_t bi = 0; bi < nb; ++bi) {
+        const T* src = dy + ((b0 + bi) * K + k) * P;
+        for (int64_t oh = 0; oh < g.Ho; ++oh, src += g.Wo)
+          std::copy(src, src + g.Wo, row + bi * L.img + oh * L.Wp);
+      }
+    });
+    for (int64_t r = 0; r < R; ++r)
+      gemm_cpu<T>(false, true, K, SC, L.N, T(1), dyw, L.N, z + r * L.Wp, L.ld,
+                  b0 == 0 ? T(0) : T(1), dwp + r * K * SC, SC);
+  }
+  parallel_for(true, K, K * C * R * S, [&](int64_t k) {
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t s = 0; s < S; ++s) {
+          T& out = dw[((k * C + c) * R + r) * S + s];
+          const T v = g.B == 0 ? T(0) : dwp[(r * K + k) * SC + s * C + c];
+          out = beta == T(0) ? v : v + beta * out;
+        }
+  });
+  if (dbias) {
+    parallel_for(true, K, g.B * K * P, [&](int64_t k) {
+      T acc = 0;
+      for (int64_t b = 0; b < g.B; ++b) {
+        const T* p = dy + (b * K + k) * P;
         for (int64_t i = 0; i < P; ++i) acc += p[i];
       }
       dbias[k] = beta == T(0) ? acc : acc + beta * dbias[k];
@@ -431,6 +643,7 @@ template <class T>
 void conv2d_forward_cpu(const Conv2dGeom& g, const T* x, const T* w, const T* bias, T beta, T* y,
                         int version) {
   if (version == 0) return forward_v0(g, x, w, bias, beta, y);
+  if (version >= 7 && shifted_applies(g)) return forward_shifted(g, x, w, bias, beta, y);
   forward_gemm(g, x, w, bias, beta, y, version);
 }
 
@@ -438,6 +651,8 @@ template <class T>
 void conv2d_backward_data_cpu(const Conv2dGeom& g, const T* dy, const T* w, T beta, T* dx,
                               int version) {
   if (version == 0) return backward_data_v0(g, dy, w, beta, dx);
+  if (version >= 7 && shifted_applies(g) && g.B > 0)
+    return backward_data_shifted(g, dy, w, beta, dx);
   if (version >= 4 && flipped_backward_data_applies(g))
     return backward_data_flipped(g, dy, w, beta, dx, version);
   backward_data_gemm(g, dy, w, beta, dx, version);
@@ -447,6 +662,8 @@ template <class T>
 void conv2d_backward_filter_cpu(const Conv2dGeom& g, const T* x, const T* dy, T beta, T* dw,
                                 T* dbias, int version) {
   if (version == 0) return backward_filter_v0(g, x, dy, beta, dw, dbias);
+  if (version >= 7 && shifted_applies(g) && g.B > 0)
+    return backward_filter_shifted(g, x, dy, beta, dw, dbias);
   backward_filter_gemm(g, x, dy, beta, dw, dbias, version);
 }
 
