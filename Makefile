@@ -25,7 +25,7 @@ CPPFLAGS += -I. -I/usr/include/stb -MMD -MP
 SAN      ?=
 CXXFLAGS += -std=c++17 $(OPT) $(WARN) -fopenmp -pthread $(SAN)
 LDLIBS   += -lz -ltiff -lstb -lopenblas -fopenmp -pthread $(SAN)
-LDLIBS += -lyaml-cpp
+LDLIBS   += -lyaml-cpp
 
 # Real dataset samples the data tests and benches read (they skip when the
 # folder is missing); the environment variable of the same name overrides it
@@ -102,7 +102,7 @@ $(BUILD)/sirs: $(APP_OBJS) $(LIB)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/sirs_tests: $(TEST_OBJS) $(LIB) | $(BUILD)/sirs
-	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest $(LDLIBS)
+	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(LIB) -o $@ -lgtest $(LDLIBS)
 
 $(BUILD)/sirs_bench: $(BENCH_OBJS) $(LIB)
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lbenchmark $(LDLIBS)
