@@ -83,6 +83,13 @@ TEST(CliToolsArgs, HelpUnknownMissingAndBadValues) {
   EXPECT_RUN(sirs_run("synth stray --out /tmp/x"), 2, "unexpected argument 'stray'");
   EXPECT_RUN(sirs_run("tokenize --vocab v.json --ids=1"), 2, "'--ids' takes no value");
   EXPECT_RUN(sirs_run("overlay --image a --mask b --out c.png --alpha 2"), 2, "'--alpha' must be in [0, 1]");
+  // Paths: a folder where a file is wanted and the reverse name the option.
+  const std::string src = SIRS_SOURCE_DIR;
+  EXPECT_RUN(sirs_run("tokenize --vocab " + src + " < /dev/null"), 1, "--vocab " + src + ": is a folder, not a file");
+  EXPECT_RUN(sirs_run("compare --pred " + src + "/Makefile --gt " + src + "/Makefile"), 1,
+             "--gt " + src + "/Makefile: is not a folder");
+  EXPECT_RUN(sirs_run("convert --export " + src + "/nope.safetensors --out x.safetensors"), 1,
+             "--export " + src + "/nope.safetensors: no such file");
 }
 
 TEST(CliTools, SynthWritesAReadableDatasetAndConfig) {
