@@ -8,6 +8,9 @@
 #include <numeric>
 #include <sstream>
 
+#include "data/mask.h"
+#include "data/palette.h"
+
 namespace sirs::app {
 
 std::string html_escape(const std::string& s) {
@@ -146,6 +149,33 @@ std::string render_contact_sheet(const std::string& query, const std::vector<She
       << " " << html_escape(hits[k].name) << "<br>" << fmt_score(hits[k].score) << "</div>\n";
   h << "</div>\n</body></html>\n";
   return h.str();
+}
+
+}  // namespace sirs::app
+
+namespace sirs::app {
+
+void write_prediction_pictures(const Image& image, int h, int w, const std::vector<uint8_t>& labels,
+                               const std::string& label_png, const std::string& seg_png,
+                               const std::string& overlay_png) {
+  Mask m;
+  m.h = h;
+  m.w = w;
+  m.labels = labels;
+  if (!label_png.empty()) write_mask(label_png, m);
+  if (!seg_png.empty()) write_png(seg_png, colorize_mask(m));
+  if (!overlay_png.empty()) write_png(overlay_png, overlay(image, m, 0.3));
+}
+
+}  // namespace sirs::app
+
+namespace sirs::app {
+
+std::vector<uint8_t> read_mask_labels(const std::string& path, int* h, int* w) {
+  Mask m = read_mask(path);
+  *h = m.h;
+  *w = m.w;
+  return m.labels;
 }
 
 }  // namespace sirs::app

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "data/image_io.h"
+
 namespace sirs::app {
 
 // &, <, >, " and ' as entities.
@@ -43,5 +45,27 @@ std::string render_contact_sheet(const std::string& query, const std::vector<She
 
 // The picture file name for an image name: stem + ".png" ("a_1.tif" -> "a_1.png").
 std::string png_name_for(const std::string& image_name);
+
+}  // namespace sirs::app
+
+namespace sirs::app {
+
+// Writes the pictures of one predicted class map (labels [h, w], class
+// indices) for an RGB image of the same size: label_png in the RSITMD-SS
+// mask format (value = 10 x class), seg_png colour-coded with the DESIGN §2
+// palette, overlay_png = 0.7 image + 0.3 colour mask. An empty path skips
+// that picture. IOError naming the file when it cannot be written.
+void write_prediction_pictures(const Image& image, int h, int w, const std::vector<uint8_t>& labels,
+                               const std::string& label_png, const std::string& seg_png,
+                               const std::string& overlay_png);
+
+}  // namespace sirs::app
+
+namespace sirs::app {
+
+// Class indices of an RSITMD-SS mask file (data/mask.h read_mask; 255 =
+// ignore), here because data/mask.h cannot share a translation unit with
+// apps/config.h (see ClassMap in apps/eval_common.h).
+std::vector<uint8_t> read_mask_labels(const std::string& path, int* h, int* w);
 
 }  // namespace sirs::app
