@@ -25,12 +25,13 @@ CPPFLAGS += -I. -I/usr/include/stb -MMD -MP
 SAN      ?=
 CXXFLAGS += -std=c++17 $(OPT) $(WARN) -fopenmp -pthread $(SAN)
 LDLIBS   += -lz -ltiff -lstb -lopenblas -fopenmp -pthread $(SAN)
+LDLIBS   += -lyaml-cpp
 
 # Real dataset samples the data tests and benches read (they skip when the
 # folder is missing); the environment variable of the same name overrides it
 # at run time.
 SIRS_SAMPLES_DIR ?= $(CURDIR)/../shared/samples
-$(BUILD)/obj/tests/%.o: CPPFLAGS += -DSIRS_SAMPLES_DIR='"$(SIRS_SAMPLES_DIR)"' -DSIRS_SOURCE_DIR='"$(CURDIR)"'
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -DSIRS_SAMPLES_DIR='"$(SIRS_SAMPLES_DIR)"' -DSIRS_SOURCE_DIR='"$(CURDIR)"' -DSIRS_BUILD_DIR='"$(CURDIR)/$(BUILD)"'
 $(BUILD)/obj/bench/%.o: CPPFLAGS += -DSIRS_SAMPLES_DIR='"$(SIRS_SAMPLES_DIR)"'
 
 LIB_SRCS  := $(wildcard tensor/*.cpp autograd/*.cpp kernels/cpu/*.cpp layers/*.cpp models/*.cpp data/*.cpp)
@@ -54,6 +55,8 @@ endif
 
 LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CUDA_OBJS)
 APP_OBJS   := $(APP_SRCS:%.cpp=$(BUILD)/obj/%.o)
+# apps/ helpers (not the main or the subcommands) are linked into the tests too.
+APP_LIB_OBJS := $(filter-out $(BUILD)/obj/apps/sirs.o $(BUILD)/obj/apps/cmd_%.o,$(APP_OBJS))
 TEST_OBJS  := $(TEST_SRCS:%.cpp=$(BUILD)/obj/%.o)
 BENCH_OBJS := $(BENCH_SRCS:%.cpp=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libsirs.a
@@ -100,8 +103,8 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/sirs: $(APP_OBJS) $(LIB)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/sirs_tests: $(TEST_OBJS) $(LIB)
-	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest $(LDLIBS)
+$(BUILD)/sirs_tests: $(TEST_OBJS) $(APP_LIB_OBJS) $(LIB) | $(BUILD)/sirs
+	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(APP_LIB_OBJS) $(LIB) -o $@ -lgtest $(LDLIBS)
 
 $(BUILD)/sirs_bench: $(BENCH_OBJS) $(LIB)
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lbenchmark $(LDLIBS)
