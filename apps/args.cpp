@@ -6,7 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <filesystem>
 #include <stdexcept>
+
+#include "tensor/error.h"
 
 namespace sirs::app {
 
@@ -238,5 +241,14 @@ bool Args::get_flag(const std::string& name) const {
 }
 
 std::vector<std::string> Args::get_all(const std::string& name) const { return spec(name).values; }
+
+void check_path(const std::string& option, const std::string& path, bool want_dir) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  const std::string what = "--" + option + " " + path + ": ";
+  if (!std::filesystem::exists(st)) throw IOError(what + "no such " + (want_dir ? "folder" : "file"));
+  if (want_dir && !std::filesystem::is_directory(st)) throw IOError(what + "is not a folder");
+  if (!want_dir && std::filesystem::is_directory(st)) throw IOError(what + "is a folder, not a file");
+}
 
 }  // namespace sirs::app

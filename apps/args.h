@@ -98,4 +98,8 @@ class Args {
   std::vector<Spec> specs_;
 };
 
+// IOError "--<option> <path>: no such file" (or "is a folder", "is not a
+// folder" for want_dir) before a reader gets a path it would misreport.
+void check_path(const std::string& option, const std::string& path, bool want_dir = false);
+
 }  // namespace sirs::app

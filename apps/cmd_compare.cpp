@@ -44,6 +44,8 @@ int cmd_compare(int argc, char** argv) {
       .flag("quiet", "print the summary line only");
   if (auto rc = a.parse(argc, argv)) return *rc;
   const std::string pred_path = a.get("pred");
+  sirs::app::check_path("pred", pred_path);
+  sirs::app::check_path("gt", a.get("gt"), true);
   sirs::PrecompOptions popt;
   popt.check_files = false;
   const sirs::PrecompSplit gt = sirs::read_precomp(a.get("gt"), a.get("split"), popt);

@@ -64,6 +64,9 @@ int cmd_convert(int argc, char** argv) {
   if (!ends_with(out, ".safetensors"))
     return a.usage_error("--out must name a .safetensors file, got '" + out + "'");
 
+  for (const char* o : {"torchvision", "reference", "vocab", "export"})
+    if (a.given(o)) sirs::app::check_path(o, a.get(o));
+  if (a.given("skipthoughts")) sirs::app::check_path("skipthoughts", a.get("skipthoughts"), true);
   std::vector<Source> sources;
   if (a.given("torchvision")) {
     const std::string what = "--torchvision " + a.get("torchvision");

@@ -33,6 +33,8 @@ int cmd_overlay(int argc, char** argv) {
     return a.usage_error("--colors must name a .png file, got '" + a.get("colors") + "'");
 
   const std::string image_path = a.get("image"), mask_path = a.get("mask");
+  sirs::app::check_path("image", image_path);
+  sirs::app::check_path("mask", mask_path);
   sirs::Image image = sirs::read_image_rgb(image_path);
   sirs::Mask mask = sirs::read_mask(mask_path);
   sirs::check_mask_matches_image(mask, mask_path, image.h, image.w, image_path);

@@ -20,6 +20,7 @@ int cmd_tokenize(int argc, char** argv) {
   a.required("vocab", "FILE", "vocabulary JSON (reference format)").flag("ids", "print ids instead of tokens");
   a.epilog("example:\n  echo 'Many planes are parked near the terminal.' | sirs tokenize --vocab vocab.json");
   if (auto rc = a.parse(argc, argv)) return *rc;
+  sirs::app::check_path("vocab", a.get("vocab"));
   const sirs::Vocab vocab = sirs::Vocab::load_json(a.get("vocab"));
   const bool ids = a.get_flag("ids");
   std::string line, out;

@@ -25,6 +25,7 @@ int cmd_vocab(int argc, char** argv) {
   if (auto rc = a.parse(argc, argv)) return *rc;
   std::vector<std::string> captions;
   for (const std::string& f : a.get_all("captions")) {
+    sirs::app::check_path("captions", f);
     std::vector<std::string> lines = sirs::read_text_lines(f);
     captions.insert(captions.end(), lines.begin(), lines.end());
   }
