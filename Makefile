@@ -66,6 +66,8 @@ endif
 
 LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CUDA_OBJS)
 APP_OBJS   := $(APP_SRCS:%.cpp=$(BUILD)/obj/%.o)
+# apps/ helpers (not the main or the subcommands) are linked into the tests too.
+APP_LIB_OBJS := $(filter-out $(BUILD)/obj/apps/sirs.o $(BUILD)/obj/apps/cmd_%.o,$(APP_OBJS))
 TEST_OBJS  := $(TEST_SRCS:%.cpp=$(BUILD)/obj/%.o)
 BENCH_OBJS := $(BENCH_SRCS:%.cpp=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libsirs.a
@@ -112,8 +114,8 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/sirs: $(APP_OBJS) $(LIB)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/sirs_tests: $(TEST_OBJS) $(LIB) | $(BUILD)/sirs
-	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(LIB) -o $@ -lgtest $(LDLIBS)
+$(BUILD)/sirs_tests: $(TEST_OBJS) $(APP_LIB_OBJS) $(LIB) | $(BUILD)/sirs
+	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(APP_LIB_OBJS) $(LIB) -o $@ -lgtest $(LDLIBS)
 
 $(BUILD)/sirs_bench: $(BENCH_OBJS) $(LIB)
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lbenchmark $(LDLIBS)

@@ -5,6 +5,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "autograd/profiler.h"
 
 namespace sirs {
 
@@ -77,6 +78,7 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
 void record(const char* name, const std::vector<Tensor>& outputs,
             const std::vector<Tensor>& inputs, BackwardFn fn) {
   if (!needs_grad(inputs)) return;
+  profiler::on_record(name);
   auto node = std::make_shared<FunctionNode>(name, std::move(fn));
   node->num_outputs = static_cast<int>(outputs.size());
   node->next_edges.reserve(inputs.size());
@@ -181,7 +183,13 @@ void Tensor::backward(const Tensor& gradient) const {
     ready.pop_back();
     std::vector<Tensor> douts = std::move(buffers[n]);
     buffers.erase(n);
-    std::vector<Tensor> dins = n->apply(douts);
+    std::vector<Tensor> dins;
+    if (profiler::enabled()) {
+      profiler::ScopedTimer timer(n->name() + " backward");
+      dins = n->apply(douts);
+    } else {
+      dins = n->apply(douts);
+    }
     SIRS_CHECK(dins.empty() || dins.size() == n->next_edges.size(), AutogradError,
                n->name(), " backward returned ", dins.size(), " gradients for ",
                n->next_edges.size(), " inputs");
