@@ -74,7 +74,7 @@ LIB := $(BUILD)/libsirs.a
 
 $(info sirs: CXX=$(CXX) CUDA=$(if $(filter 1,$(WITH_CUDA)),$(NVCC) (sm_$(CUDA_ARCH)),none) BUILD=$(BUILD)$(if $(DEPS_MISSING), missing-packages=[$(DEPS_MISSING)],))
 
-.PHONY: all test bench asan format clean deps help golden
+.PHONY: all test bench asan format clean deps help golden demo
 .DEFAULT_GOAL := all
 
 # Make every object wait for the packages when some are missing.
@@ -85,6 +85,7 @@ all: $(BUILD)/sirs $(BUILD)/sirs_tests $(BUILD)/sirs_bench
 help:
 	@echo "make            build libsirs.a, build/sirs, build/sirs_tests, build/sirs_bench"
 	@echo "make test       build and run every test (GTEST_FILTER=Suite.* to pick)"
+	@echo "make demo       synthetic data, train on CPU, test, infer: prints where report.html is"
 	@echo "make bench      build and run the benchmarks (BENCH_FILTER=regex to pick)"
 	@echo "make asan       CPU tests under AddressSanitizer + UBSan (build-asan/)"
 	@echo "make deps       install the Debian packages the project needs"
@@ -125,6 +126,25 @@ test: $(BUILD)/sirs_tests
 
 bench: $(BUILD)/sirs_bench
 	./$(BUILD)/sirs_bench $(if $(BENCH_FILTER),--benchmark_filter='$(BENCH_FILTER)',)
+
+# The demo: from a fresh clone (missing packages are installed by the build
+# rules), synthetic data (sirs synth), training on the CPU with the progress
+# bar (sirs train), evaluation on the test split (sirs test) and the visual
+# report (sirs infer). DEMO_IMAGES / DEMO_SET change its size, e.g.
+#   make demo DEMO_IMAGES=300 DEMO_SET="--set optim.epochs=4"
+DEMO_DIR    ?= demo
+DEMO_IMAGES ?= 600
+DEMO_SET    ?=
+DEMO_CKPT   := $(DEMO_DIR)/runs/synthetic/fold0/best.safetensors
+demo: $(BUILD)/sirs
+	./$(BUILD)/sirs synth --out $(DEMO_DIR)/data --images $(DEMO_IMAGES) --seed 1
+	./$(BUILD)/sirs train --config $(DEMO_DIR)/data/sirs.yaml --set runtime.device=cpu \
+	  --set logs.ckpt_save_path=$(CURDIR)/$(DEMO_DIR)/runs --set k_fold.experiment_name=synthetic $(DEMO_SET)
+	./$(BUILD)/sirs test --config $(DEMO_DIR)/data/sirs.yaml --weights $(DEMO_CKPT) --split test \
+	  --json $(DEMO_DIR)/test.json
+	./$(BUILD)/sirs infer --config $(DEMO_DIR)/data/sirs.yaml --weights $(DEMO_CKPT) --split test \
+	  --out $(DEMO_DIR)/infer
+	@echo "sirs demo: metrics in $(CURDIR)/$(DEMO_DIR)/test.json; open $(CURDIR)/$(DEMO_DIR)/infer/report.html"
 
 # Sanitizers on the CPU path: its own build folder, no CUDA.
 asan:

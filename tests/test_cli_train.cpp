@@ -1,0 +1,203 @@
+// End to end through build/sirs: `sirs synth` writes a tiny dataset, `sirs
+// train` trains a tiny model on it; checkpoints round trip, resume is exact,
+// NaN stops keep the last good checkpoint, bad input gives clear errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "apps/checkpoint.h"
+#include "apps/config.h"
+#include "apps/train.h"
+#include "layers/optim.h"
+#include "layers/safetensors.h"
+#include "test_util.h"
+
+#ifndef SIRS_BUILD_DIR
+#define SIRS_BUILD_DIR "build"
+#endif
+
+namespace sirs::app {
+namespace {
+
+using test::TempDir;
+
+struct Proc {
+  int status = -1;
+  std::string output;
+};
+
+Proc run(const std::string& args) {
+  std::string cmd = std::string(SIRS_BUILD_DIR) + "/sirs " + args + " 2>&1";
+  Proc r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+// Tiny model and images: seconds per run.
+const char* kTiny =
+    " --set model.resnet_width=4 --set model.image_size=32 --set dataset.resize=40"
+    " --set model.embed.embed_dim=8 --set model.seq2vec.word_dim=8"
+    " --set model.seq2vec.hidden_dim=8 --set dataset.batch_size=16 --set dataset.workers=1"
+    " --set dataset.augment=true --set dataset.shuffle=true --set model.seq2vec.dropout=0.2"
+    " --set runtime.threads=2 --set runtime.seed=5";
+
+class CliTrain : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir("cli_train");
+    Proc r = run("synth --out " + data() + " --images 12 --size 64 --seed 2");
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::string root() { return dir_->path.string(); }
+  static std::string data() { return root() + "/data"; }
+  static std::string config() { return data() + "/sirs.yaml"; }
+  static std::string train(const std::string& name, const std::string& extra) {
+    return "train --config " + config() + kTiny + " --set logs.ckpt_save_path=" + root() +
+           "/runs --set k_fold.experiment_name=" + name + " " + extra;
+  }
+  static TempDir* dir_;
+};
+TempDir* CliTrain::dir_ = nullptr;
+
+NamedTensors weights_of(const std::string& path) { return load_safetensors(path).tensors; }
+
+void expect_identical(const NamedTensors& a, const NamedTensors& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].first, b[i].first);
+    std::vector<double> x = a[i].second.to_vector(), y = b[i].second.to_vector();
+    ASSERT_EQ(x.size(), y.size()) << a[i].first;
+    for (size_t j = 0; j < x.size(); ++j)
+      ASSERT_EQ(std::memcmp(&x[j], &y[j], sizeof(double)), 0) << a[i].first << "[" << j << "]";
+  }
+}
+
+TEST_F(CliTrain, TrainsTwoEpochsAndWritesEveryFile) {
+  Proc r = run(train("e2e", "--set optim.epochs=2"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string run_dir = root() + "/runs/e2e";
+  for (const char* f : {"/config.yaml", "/report.json", "/fold0/last.safetensors",
+                        "/fold0/best.safetensors", "/fold0/train.log", "/fold0/metrics.jsonl",
+                        "/fold0/config.yaml"})
+    EXPECT_TRUE(std::filesystem::exists(run_dir + f)) << f;
+  CheckpointMeta m = read_checkpoint_meta(run_dir + "/fold0/last.safetensors");
+  EXPECT_EQ(m.epoch, 2);
+  EXPECT_EQ(m.batch, 0);
+  EXPECT_GT(m.step, 0);
+  std::ifstream rep(run_dir + "/report.json");
+  std::stringstream ss;
+  ss << rep.rdbuf();
+  EXPECT_NE(ss.str().find("\"mR\""), std::string::npos) << ss.str();
+  EXPECT_NE(ss.str().find("\"mIoU\""), std::string::npos) << ss.str();
+  // The effective configuration loads back.
+  RunConfig eff = load_config(run_dir + "/config.yaml");
+  EXPECT_EQ(eff.epochs, 2);
+  EXPECT_EQ(eff.model.resnet_width, 4);
+  std::ifstream jl(run_dir + "/fold0/metrics.jsonl");
+  std::string line;
+  int steps = 0, evals = 0;
+  while (std::getline(jl, line)) {
+    steps += line.find("\"type\":\"step\"") != std::string::npos;
+    evals += line.find("\"type\":\"eval\"") != std::string::npos;
+  }
+  EXPECT_EQ(steps, m.step);
+  EXPECT_EQ(evals, 2);
+}
+
+TEST_F(CliTrain, ResumeIsBitExact) {
+  ASSERT_EQ(run(train("straight", "--set optim.epochs=2")).status, 0);
+  ASSERT_EQ(run(train("split", "--set optim.epochs=1")).status, 0);
+  const std::string first = root() + "/runs/split/fold0/last.safetensors";
+  const std::string copy = root() + "/epoch1.safetensors";
+  std::filesystem::copy_file(first, copy);
+  Proc r = run(train("split", "--set optim.epochs=2 --resume " + copy));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming"), std::string::npos) << r.output;
+  expect_identical(weights_of(root() + "/runs/straight/fold0/last.safetensors"),
+                   weights_of(root() + "/runs/split/fold0/last.safetensors"));
+}
+
+TEST_F(CliTrain, NanLossStopsAndKeepsTheLastGoodCheckpoint) {
+  ASSERT_EQ(run(train("nan", "--set optim.epochs=1")).status, 0);
+  const std::string last = root() + "/runs/nan/fold0/last.safetensors";
+  NamedTensors before = weights_of(last);
+  Proc r = run(train("nan", "--set optim.epochs=3 --set optim.lr=1e30 --resume " + last));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_TRUE(r.output.find("NaN") != std::string::npos ||
+              r.output.find("infinite") != std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("last good checkpoint"), std::string::npos) << r.output;
+  expect_identical(before, weights_of(last));
+  EXPECT_EQ(read_checkpoint_meta(last).epoch, 1);
+}
+
+TEST_F(CliTrain, CorruptOrTruncatedCheckpointsAreClearErrors) {
+  ASSERT_EQ(run(train("corrupt", "--set optim.epochs=1")).status, 0);
+  const std::string last = root() + "/runs/corrupt/fold0/last.safetensors";
+  const auto size = std::filesystem::file_size(last);
+  const std::string cut = root() + "/truncated.safetensors";
+  std::filesystem::copy_file(last, cut);
+  std::filesystem::resize_file(cut, size / 2);
+  Proc r = run(train("corrupt2", "--set optim.epochs=2 --resume " + cut));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("truncated.safetensors"), std::string::npos) << r.output;
+  const std::string junk = root() + "/junk.safetensors";
+  std::ofstream(junk) << "this is not a checkpoint";
+  r = run(train("corrupt2", "--set optim.epochs=2 --resume " + junk));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("junk.safetensors"), std::string::npos) << r.output;
+  test::expect_error<Error>([&] { read_checkpoint_meta(cut); }, {"truncated.safetensors"});
+}
+
+TEST_F(CliTrain, BadOptionsAndPathsFailClearly) {
+  Proc r = run("train");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("--config"), std::string::npos) << r.output;
+  r = run("train --config " + config() + " --bogus");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("--bogus"), std::string::npos) << r.output;
+  r = run("train --config " + root() + "/missing.yaml");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("missing.yaml"), std::string::npos) << r.output;
+  r = run("train --config " + config() + " --set optim.epochs=zero");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("optim.epochs"), std::string::npos) << r.output;
+  r = run("train --config " + config() + " --set dataset.nokey=1");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("dataset.nokey"), std::string::npos) << r.output;
+  r = run(train("badpath", "--set dataset.data_path=" + root() + "/nowhere"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("nowhere"), std::string::npos) << r.output;
+  r = run(train("badresume", "--resume " + root() + "/nope.safetensors"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("nope.safetensors"), std::string::npos) << r.output;
+  r = run("train --help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.output.find("optim.lr_update_epoch"), std::string::npos);
+}
+
+TEST(CliTrainLr, ScheduleIsTheReferenceRule) {
+  RunConfig c = parse_config("", "x.yaml", ".");
+  EXPECT_DOUBLE_EQ(epoch_lr(c, 0), 2e-4);
+  EXPECT_DOUBLE_EQ(epoch_lr(c, 18), 2e-4);
+  EXPECT_DOUBLE_EQ(epoch_lr(c, 19), 2e-4 * 0.7);
+  EXPECT_DOUBLE_EQ(epoch_lr(c, 39), 2e-4 * 0.7 * 0.7);
+  EXPECT_DOUBLE_EQ(epoch_lr(c, 19), sirs_epoch_lr(2e-4, 19));
+}
+
+}  // namespace
+}  // namespace sirs::app
