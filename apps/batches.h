@@ -1,7 +1,5 @@
-// The data side of `sirs train/test/infer` behind a header that does not
-// include data/mask.h: data/mask.h (uint8_t) and models/losses.h (int64_t)
-// both declare sirs::kIgnoreLabel, so one translation unit cannot include
-// both the loader and the model. BatchSource wraps data/loader.h's Loader.
+// The data side of `sirs train/test/infer`: BatchSource wraps
+// data/loader.h's Loader behind a small interface.
 //
 // Test: make -j2 build/sirs_tests && ./build/sirs_tests --gtest_filter='CliTrain*'
 #pragma once

@@ -2,7 +2,6 @@
 // Adam step) of the configured model on random inputs of the configured
 // sizes, with a per-op profile (autograd/profiler.h) and the memory peak.
 // Built only once apps/config.h (branch cli-train) is present.
-#if __has_include("apps/config.h")
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -140,4 +139,3 @@ SIRS_COMMAND("bench", "time training steps of the configured model, with a per-o
 
 }  // namespace sirs::app
 
-#endif  // __has_include("apps/config.h")

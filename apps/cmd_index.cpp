@@ -5,7 +5,6 @@
 //   INDEX.masks/labels/<stem>.png   class map, value = 10 x class
 //   INDEX.masks/overlay/<stem>.png  0.7 image + 0.3 colour mask
 // Built only once apps/config.h (branch cli-train) is present.
-#if __has_include("apps/config.h")
 #include <cstdio>
 #include <filesystem>
 
@@ -79,4 +78,3 @@ SIRS_COMMAND("index", "embed a folder of images into a search index", cmd_index)
 
 }  // namespace sirs::app
 
-#endif  // __has_include("apps/config.h")

@@ -8,7 +8,6 @@
 //   DIR/overlay/<stem>.png     0.7 image + 0.3 colour mask
 //   DIR/report.html            offline page (apps/report.h)
 // Built only once apps/config.h (branch cli-train) is present.
-#if __has_include("apps/config.h")
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -155,4 +154,3 @@ SIRS_COMMAND("infer", "scores, top-k lists, predicted masks and report.html for 
 
 }  // namespace sirs::app
 
-#endif  // __has_include("apps/config.h")

@@ -2,7 +2,6 @@
 // matrix-vector product (apps/search_index.h) and prints rank, score, name;
 // --out DIR writes DIR/index.html, a contact sheet of the overlays.
 // Built only once apps/config.h (branch cli-train) is present.
-#if __has_include("apps/config.h")
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -92,4 +91,3 @@ SIRS_COMMAND("query", "rank the images of an index for a text", cmd_query);
 
 }  // namespace sirs::app
 
-#endif  // __has_include("apps/config.h")

@@ -2,7 +2,6 @@
 // (and the segmentation metrics when the split has masks) of a checkpoint on
 // the test (or val) split; --json writes exactly those keys.
 // Built only once apps/config.h (branch cli-train) is present.
-#if __has_include("apps/config.h")
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -84,4 +83,3 @@ SIRS_COMMAND("test", "retrieval (and segmentation) metrics of a checkpoint on a 
 
 }  // namespace sirs::app
 
-#endif  // __has_include("apps/config.h")

@@ -1,7 +1,6 @@
 // Model loading and batched embedding for the evaluation commands (see
 // apps/eval_common.h).
 // Built only once apps/config.h (branch cli-train) is present.
-#if __has_include("apps/config.h")
 #include "apps/eval_common.h"
 
 #include "apps/report.h"
@@ -18,18 +17,11 @@
 
 #include "autograd/grad_mode.h"
 #include "data/tokenizer.h"
+#include "data/transforms.h"
 #include "data/vocab.h"
 #include "layers/safetensors.h"
 #include "models/losses.h"
 #include "models/sirs.h"
-
-namespace sirs {
-// From data/transforms.h, which cannot be included here (it includes
-// data/mask.h; see ClassMap in apps/eval_common.h).
-Image resize_bilinear(const Image& src, int out_h, int out_w);
-void to_chw_normalized(const Image& img, const std::array<float, 3>& mean,
-                       const std::array<float, 3>& std, float* out);
-}  // namespace sirs
 
 namespace sirs::app {
 
@@ -259,4 +251,3 @@ std::string file_hash(const std::string& path) {
 
 }  // namespace sirs::app
 
-#endif  // __has_include("apps/config.h")

@@ -6,7 +6,6 @@
 
 // Needs apps/config.h (branch cli-train); the commands that use it are
 // compiled only when it is present.
-#if __has_include("apps/config.h")
 
 #include <memory>
 #include <string>
@@ -25,9 +24,7 @@ class Vocab;
 
 namespace sirs::app {
 
-// A predicted class map (class index per pixel). Not data/mask.h's Mask:
-// data/mask.h and models/losses.h (through apps/config.h) both define
-// sirs::kIgnoreLabel with different types and cannot share a translation unit.
+// A predicted class map (class index per pixel, [H, W] row-major).
 struct ClassMap {
   int h = 0, w = 0;
   std::vector<uint8_t> labels;  // [H, W]
@@ -81,4 +78,3 @@ std::string file_hash(const std::string& path);
 
 }  // namespace sirs::app
 
-#endif  // __has_include("apps/config.h")

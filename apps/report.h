@@ -64,8 +64,7 @@ void write_prediction_pictures(const Image& image, int h, int w, const std::vect
 namespace sirs::app {
 
 // Class indices of an RSITMD-SS mask file (data/mask.h read_mask; 255 =
-// ignore), here because data/mask.h cannot share a translation unit with
-// apps/config.h (see ClassMap in apps/eval_common.h).
+// ignore).
 std::vector<uint8_t> read_mask_labels(const std::string& path, int* h, int* w);
 
 }  // namespace sirs::app

@@ -106,7 +106,7 @@ Tensor segmentation_loss(const Tensor& logits, const Tensor& masks, const Tensor
     SIRS_CHECK(class_weights.dim() == 1 && class_weights.size(0) == logits.size(1), ShapeError, op,
                ": class_weights must be [K] = [", logits.size(1), "], got ",
                shape_str(class_weights.shape()));
-  Tensor ce = cross_entropy(logits, masks, class_weights, kIgnoreLabel, Reduction::Mean);
+  Tensor ce = cross_entropy(logits, masks, class_weights, kIgnoreIndex, Reduction::Mean);
   return ce / static_cast<double>(logits.size(0));
 }
 

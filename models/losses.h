@@ -23,7 +23,7 @@
 namespace sirs {
 
 // The ignore label of the RSITMD-SS masks.
-constexpr int64_t kIgnoreLabel = 255;
+constexpr int64_t kIgnoreIndex = 255;
 
 // Image-caption similarity matrix [B_img, B_cap]: the mean over scales k of
 // the cosine of image_vecs[k] [B_img, E] and text_vec [B_cap, E]. One GEMM

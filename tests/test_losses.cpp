@@ -100,8 +100,8 @@ TEST(Losses, SegmentationGradcheck) {
   Tensor logits = rnd({2, 4, 3, 5}, 7, true);
   Generator g(8);
   Tensor masks = randint(0, 4, {2, 3, 5}, DType::I64, &g);
-  masks.data<int64_t>()[3] = kIgnoreLabel;
-  masks.data<int64_t>()[17] = kIgnoreLabel;
+  masks.data<int64_t>()[3] = kIgnoreIndex;
+  masks.data<int64_t>()[17] = kIgnoreIndex;
   Tensor w = from_vector({1.0, 3.0, 0.5, 2.0}, {4}, DType::F64);
   auto r = gradcheck(
       [&](const std::vector<Tensor>& in) { return segmentation_loss(in[0], masks, w); }, {logits});

@@ -482,7 +482,7 @@ ToyData toy_data(int64_t n, int64_t S) {
         bool in = y >= y0 && y < y0 + size && x >= x0 && x < x0 + size;
         bool ring = y >= y0 - 1 && y <= y0 + size && x >= x0 - 1 && x <= x0 + size && !in;
         for (int c = 0; c < 3; ++c) im[((i * 3 + c) * S + y) * S + x] = in ? fg[c] : bg[c];
-        mk[(i * S + y) * S + x] = in ? cls : (ring ? kIgnoreLabel : 0);
+        mk[(i * S + y) * S + x] = in ? cls : (ring ? kIgnoreIndex : 0);
       }
     for (int64_t t = 0; t < 3; ++t) d.tokens.data<int64_t>()[i * 3 + t] = 1 + (i + 8 * t) % 24;
   }
