@@ -25,7 +25,7 @@ VERSION = "1"
 DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
 
 
-def save(path, tensors, meta):
+def save(path, tensors, meta, version=VERSION):
     header, blobs, off = {}, [], 0
     for name, t in tensors.items():
         t = t.detach().contiguous().cpu()
@@ -34,7 +34,7 @@ def save(path, tensors, meta):
                         "data_offsets": [off, off + len(data)]}
         blobs.append(data)
         off += len(data)
-    header["__metadata__"] = dict(meta, sirs_golden_version=VERSION)
+    header["__metadata__"] = dict(meta, sirs_golden_version=version)
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * ((8 - len(text) % 8) % 8)
     with open(path + ".tmp", "wb") as f:

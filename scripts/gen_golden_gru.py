@@ -26,30 +26,18 @@ import sys
 
 import torch
 
+import gen_golden  # scripts/: the shared safetensors writer
+
 VERSION = "1"
 DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
 GATES_IN = ["ir", "ii", "in"]
 GATES_H = ["hr", "hi", "hn"]
 
 
+
 def save(path, tensors, meta):
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    header["__metadata__"] = dict(meta, sirs_golden_version=VERSION)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-    os.replace(path + ".tmp", path)
+    """The safetensors writer of gen_golden.py, with this file's VERSION."""
+    gen_golden.save(path, tensors, meta, VERSION)
 
 
 def gru(emb, lengths, w, masks):

@@ -31,6 +31,8 @@ import struct
 import sys
 
 import torch
+
+import gen_golden  # scripts/: the shared safetensors writer
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -48,24 +50,10 @@ BATCH = 3
 SEMANTIC_KERNEL = 1  # DESIGN section 3: semantic_branch is a 1x1 conv
 
 
+
 def save(path, tensors, meta):
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    header["__metadata__"] = dict(meta, sirs_golden_version=VERSION)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-    os.replace(path + ".tmp", path)
+    """The safetensors writer of gen_golden.py, with this file's VERSION."""
+    gen_golden.save(path, tensors, meta, VERSION)
 
 
 # --- image encoder: torchvision's ResNet-18 structure and names, up to layer4.
