@@ -133,8 +133,8 @@ bench: $(BUILD)/sirs_bench
 # report (sirs infer). DEMO_IMAGES / DEMO_SET change its size, e.g.
 #   make demo DEMO_IMAGES=300 DEMO_SET="--set optim.epochs=4"
 DEMO_DIR    ?= demo
-DEMO_IMAGES ?= 600
-DEMO_SET    ?=
+DEMO_IMAGES ?= 400
+DEMO_SET    ?= --set optim.epochs=3
 DEMO_CKPT   := $(DEMO_DIR)/runs/synthetic/fold0/best.safetensors
 demo: $(BUILD)/sirs
 	./$(BUILD)/sirs synth --out $(DEMO_DIR)/data --images $(DEMO_IMAGES) --seed 1
