@@ -18,7 +18,9 @@ namespace sirs {
 
 // t: any device and strides (stored C-contiguous).
 void save_npy(const std::string& path, const Tensor& t);
-// A CPU tensor; Fortran-order files and other dtypes are an IOError.
+// A CPU tensor (C order; Fortran-order files are transposed on load).
+// float16/32/64, int32/64 and uint8; object arrays and other dtypes are an
+// IOError naming the file.
 Tensor load_npy(const std::string& path);
 
 }  // namespace sirs

@@ -181,7 +181,7 @@ NpyArray NpyArray::parse(std::shared_ptr<const std::string> bytes, const std::st
   } else {
     fail(what, str_cat("unsupported .npy format version ", int(b[6]), ".", int(b[7])));
   }
-  if (header_len > b.size() - prefix) fail(what, "header runs past the end of the file (truncated?)");
+  if (header_len > b.size() - prefix) fail(what, str_cat("header length ", header_len, " runs past the end of the file (truncated?)"));
   std::string h = b.substr(static_cast<size_t>(prefix), static_cast<size_t>(header_len));
   std::string descr, fortran, shape_text;
   if (!header_value(h, "descr", &descr) || !header_value(h, "fortran_order", &fortran) ||

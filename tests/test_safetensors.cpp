@@ -291,9 +291,15 @@ TEST(Npy, LoadsOtherPaddingAndRejectsBadFiles) {
   std::string big = h;
   big.replace(big.find("'<i8'"), 5, "'>f4'");
   expect_err(pre + big + raw<int64_t>({4, 5, 6}), "unsupported dtype '>f4'");
-  std::string fo = h;
-  fo.replace(fo.find("False"), 5, "True ");
-  expect_err(pre + fo + raw<int64_t>({4, 5, 6}), "fortran_order");
+  // Fortran order: a [2, 3] array stored column by column loads in C order.
+  std::string fo = "{'descr': '<i8', 'fortran_order': True, 'shape': (2, 3), }";
+  fo.append((64 - (10 + fo.size() + 1) % 64) % 64, ' ');
+  fo += '\n';
+  std::string fo_pre = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(fo.size()) + '\0';
+  write_bytes(path, fo_pre + fo + raw<int64_t>({1, 4, 2, 5, 3, 6}));
+  Tensor ft = load_npy(path);
+  EXPECT_EQ(ft.shape(), (Shape{2, 3}));
+  EXPECT_EQ(ft.to_vector(), (std::vector<double>{1, 2, 3, 4, 5, 6}));
   expect_err(std::string("\x93NUMPY\x01\x00\xff\x00", 10) + "{}", "header length");
   try {
     load_npy(temp_path("absent.npy"));
