@@ -1,4 +1,4 @@
-// Shared by the golden-file tests (tests/test_golden.cpp, tests/test_sirs_model.cpp):
+// Shared by the golden-file tests (test_golden, test_sirs_model, test_gru, test_resnet):
 // loading a safetensors golden file with a version check, and the
 // tolerance rule the comparisons use.
 #pragma once

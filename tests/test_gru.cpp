@@ -11,8 +11,10 @@
 #include "autograd/ops.h"
 #include "layers/gru.h"
 #include "layers/safetensors.h"
+#include "tests/golden_util.h"
 
 using namespace sirs;
+using golden::expect_close;
 
 namespace {
 
@@ -26,35 +28,8 @@ void set(const Tensor& p, const std::vector<double>& v) {
   view::copy_into(p.detach(), from_vector(v, p.shape(), p.dtype()));
 }
 
-// |ours - ref| <= rtol * (|ref| + max|ref|), as tests/test_golden.cpp.
-void expect_close(const std::string& what, const Tensor& ours, const Tensor& ref,
-                  double rtol = 1e-5) {
-  ASSERT_TRUE(ours.defined()) << what << ": undefined";
-  ASSERT_EQ(ours.shape(), ref.shape()) << what;
-  std::vector<double> a = ours.to_vector(), b = ref.to_vector();
-  double scale = 0;
-  for (double x : b) scale = std::max(scale, std::fabs(x));
-  double worst = 0;
-  size_t at = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    double err = std::fabs(a[i] - b[i]) / (std::fabs(b[i]) + scale + 1e-30);
-    if (err > worst) worst = err, at = i;
-  }
-  EXPECT_LE(worst, rtol) << what << ": element " << at << " ours " << a[at] << " torch " << b[at];
-}
-
-constexpr const char* kGoldenVersion = "1";
-
 std::map<std::string, Tensor> load_golden() {
-  std::string path = std::string(SIRS_SOURCE_DIR) + "/tests/golden/gru.safetensors";
-  SafetensorsFile f = load_safetensors(path);
-  auto v = f.metadata.find("sirs_golden_version");
-  if (v == f.metadata.end() || v->second != kGoldenVersion)
-    throw ValueError(path + ": golden version mismatch (want " + kGoldenVersion +
-                     "); regenerate with /usr/bin/python3 scripts/gen_golden_gru.py tests/golden");
-  std::map<std::string, Tensor> g;
-  for (auto& [k, t] : f.tensors) g[k] = t;
-  return g;
+  return golden::load("gru", "1", "/usr/bin/python3 scripts/gen_golden_gru.py tests/golden").t;
 }
 
 void run_golden_case(const std::string& c, bool with_masks) {

@@ -10,8 +10,10 @@
 #include "autograd/ops.h"
 #include "layers/safetensors.h"
 #include "models/resnet.h"
+#include "tests/golden_util.h"
 
 using namespace sirs;
+using golden::expect_close;
 
 namespace {
 
@@ -211,37 +213,14 @@ TEST(ResNet, Errors) {
 
 namespace {
 
-// |ours - ref| <= rtol * (|ref| + max|ref|), as tests/test_golden.cpp.
-void expect_close(const std::string& what, const Tensor& ours, const Tensor& ref,
-                  double rtol = 1e-5) {
-  ASSERT_TRUE(ours.defined()) << what << ": undefined";
-  ASSERT_EQ(ours.shape(), ref.shape()) << what;
-  std::vector<double> a = ours.to_vector(), b = ref.to_vector();
-  double scale = 0;
-  for (double x : b) scale = std::max(scale, std::fabs(x));
-  double worst = 0;
-  size_t at = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    double err = std::fabs(a[i] - b[i]) / (std::fabs(b[i]) + scale + 1e-30);
-    if (err > worst) worst = err, at = i;
-  }
-  EXPECT_LE(worst, rtol) << what << ": element " << at << " ours " << a[at] << " torch " << b[at];
-}
-
 // Loads the case's weights by name (strict), runs one training forward and
 // backward and one eval forward, and compares everything the golden holds.
 // float64 on both sides: only the order of summation differs.
 constexpr double kTol = 1e-9;
 
 void run_resnet_golden(const std::string& c, int depth, int64_t base) {
-  std::string path = std::string(SIRS_SOURCE_DIR) + "/tests/golden/resnet.safetensors";
-  SafetensorsFile f = load_safetensors(path);
-  auto v = f.metadata.find("sirs_golden_version");
-  ASSERT_TRUE(v != f.metadata.end() && v->second == "1")
-      << path << ": golden version mismatch; regenerate with "
-      << "/usr/bin/python3 scripts/gen_golden_resnet.py tests/golden";
-  std::map<std::string, Tensor> g;
-  for (auto& [k, t] : f.tensors) g[k] = t;
+  std::map<std::string, Tensor> g =
+      golden::load("resnet", "1", "/usr/bin/python3 scripts/gen_golden_resnet.py tests/golden").t;
   ResNet r(depth, base);
   r.to(DType::F64);
   NamedTensors state;
