@@ -27,6 +27,9 @@
 namespace sirs {
 namespace {
 
+using test::fixture;
+using test::slurp;
+
 struct ProcResult {
   int status = -1;
   std::string out;  // stdout and stderr together
@@ -45,8 +48,6 @@ ProcResult sirs_run(const std::string& args) {
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
   return r;
 }
-
-std::string fixture(const std::string& name) { return std::string(SIRS_SOURCE_DIR) + "/tests/fixtures/" + name; }
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

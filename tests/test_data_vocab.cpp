@@ -22,13 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
 // Whole-file comparison that reports the first difference, not 40 kB of JSON.
 void expect_same_text(const std::string& got, const std::string& want) {
   if (got == want) return;

@@ -10,11 +10,15 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "autograd/gradcheck.h"
 
+#ifndef SIRS_SOURCE_DIR
+#define SIRS_SOURCE_DIR "."
+#endif
 #ifndef SIRS_SAMPLES_DIR
 #define SIRS_SAMPLES_DIR ""
 #endif
@@ -42,6 +46,17 @@ inline Tensor i64(const std::vector<double>& v, const Shape& s) { return from_ve
 inline std::string rsitmd_dir() {
   const char* env = std::getenv("SIRS_SAMPLES_DIR");
   return std::string(env != nullptr && *env != '\0' ? env : SIRS_SAMPLES_DIR) + "/rsitmd";
+}
+
+// tests/fixtures/<name> (written by scripts/gen_import_fixtures.py).
+inline std::string fixture(const std::string& name) {
+  return std::string(SIRS_SOURCE_DIR) + "/tests/fixtures/" + name;
+}
+
+// The whole file as bytes ("" when it cannot be read).
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 // A fresh folder under /tmp, removed with everything in it at scope exit.

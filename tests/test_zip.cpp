@@ -13,18 +13,13 @@
 
 #include "layers/zip.h"
 #include "tensor/error.h"
+#include "tests/test_util.h"
 
 namespace sirs {
 namespace {
 
-std::string fixture(const std::string& name) {
-  return std::string(SIRS_SOURCE_DIR) + "/tests/fixtures/" + name;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
+using test::fixture;
+using test::slurp;
 
 std::string write_temp(const std::string& name, const std::string& bytes) {
   std::string path = testing::TempDir() + "sirs_zip_" + std::to_string(::getpid()) + "_" + name;
