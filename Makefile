@@ -54,8 +54,16 @@ BENCH_SRCS := $(wildcard bench/*.cpp)
 ifneq ($(NVCC),)
   WITH_CUDA := 1
   CPPFLAGS += -DSIRS_WITH_CUDA -I$(CUDA_HOME)/include
-  LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
-  NVCCFLAGS ?= -std=c++17 -O3 -I. -MMD -MP -DSIRS_WITH_CUDA \
+  # cuDNN: in the toolkit's folders here; CUDNN_HOME points elsewhere (a
+  # pip nvidia-cudnn wheel on a GPU machine, say).
+  CUDNN_HOME ?= $(CUDA_HOME)
+  ifneq ($(CUDNN_HOME),$(CUDA_HOME))
+    CUDNN_INC := -I$(CUDNN_HOME)/include
+    CUDNN_LIB := -L$(CUDNN_HOME)/lib -Wl,-rpath,$(CUDNN_HOME)/lib
+  endif
+  CPPFLAGS += $(CUDNN_INC)
+  LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 $(CUDNN_LIB) -lcudnn -lcublas -lcudart
+  NVCCFLAGS ?= -std=c++17 -O3 -I. $(CUDNN_INC) -MMD -MP -DSIRS_WITH_CUDA \
     -gencode arch=compute_$(CUDA_ARCH),code=[sm_$(CUDA_ARCH),compute_$(CUDA_ARCH)] \
     -Xcompiler "-Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror,)" --Werror all-warnings
   CUDA_OBJS := $(CUDA_SRCS:%.cu=$(BUILD)/obj/%.cu.o)

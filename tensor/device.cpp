@@ -1,5 +1,6 @@
 #include "tensor/device.h"
 
+#include <atomic>
 #include <cstdlib>
 
 #include "tensor/error.h"
@@ -19,6 +20,23 @@ Device Device::parse(const std::string& s) {
 
 std::string Device::str() const {
   return is_cpu() ? std::string("cpu") : str_cat("cuda:", index);
+}
+
+namespace {
+std::atomic<MathPrecision> g_precision{MathPrecision::FP32};
+}  // namespace
+
+void set_math_precision(MathPrecision p) { g_precision.store(p); }
+MathPrecision math_precision() { return g_precision.load(); }
+
+MathPrecision parse_math_precision(const std::string& s) {
+  if (s == "fp32") return MathPrecision::FP32;
+  if (s == "tf32") return MathPrecision::TF32;
+  throw ValueError(str_cat("bad precision '", s, "': expected fp32 or tf32"));
+}
+
+void throw_no_cuda(const char* op) {
+  throw DeviceError(str_cat(op, ": CUDA tensor in a build of sirs without CUDA"));
 }
 
 }  // namespace sirs

@@ -1,6 +1,7 @@
 // Where a tensor's storage lives: the CPU or one CUDA device.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace sirs {
@@ -29,4 +30,31 @@ int cuda_device_count();
 // One line: "CUDA: 1 device(s): NVIDIA H100 ..." or why it is unavailable.
 std::string cuda_status();
 
+// Precision of float32 matrix products and convolutions on CUDA: FP32 (the
+// default; results within fp32 rounding of the CPU) or TF32 (tensor cores,
+// 10-bit mantissa inputs: ~1e-3 relative error, several times faster).
+// Process-wide; `runtime.precision` in a config sets it.
+enum class MathPrecision : uint8_t { FP32, TF32 };
+void set_math_precision(MathPrecision p);
+MathPrecision math_precision();
+// "fp32" | "tf32"; anything else is a ValueError quoting the text.
+MathPrecision parse_math_precision(const std::string& s);
+
+// Waits for all queued work on `device` (a no-op without CUDA).
+void cuda_synchronize(int device = 0);
+
+// Thrown from the CUDA branch of an op in a build without CUDA (such a
+// tensor cannot exist there, so this marks an impossible path).
+[[noreturn]] void throw_no_cuda(const char* op);
+
 }  // namespace sirs
+
+// SIRS_IF_CUDA(op, statement...): the CUDA branch of an op's dispatch. In a
+// build with CUDA it is the statement; without, it throws a DeviceError
+// naming op, so autograd files need no #ifdef around each call:
+//   if (x.device().is_cuda()) SIRS_IF_CUDA("relu", relu_forward_cuda(...));
+#ifdef SIRS_WITH_CUDA
+#define SIRS_IF_CUDA(op, ...) __VA_ARGS__
+#else
+#define SIRS_IF_CUDA(op, ...) ::sirs::throw_no_cuda(op)
+#endif

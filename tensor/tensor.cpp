@@ -10,6 +10,7 @@
 #include "tensor/philox.h"
 
 #ifdef SIRS_WITH_CUDA
+#include "kernels/cuda/context.h"
 #include "kernels/cuda/copy_cuda.h"
 #endif
 
@@ -454,20 +455,25 @@ void copy_into(const Tensor& dst, const Tensor& src, double beta) {
                      s.strides().data(), dst.shape().data(), static_cast<int>(dst.dim()), beta);
     return;
   }
-  // A device is involved: fast path for a plain same-dtype overwrite, else
-  // stage through host memory (the CUDA backend adds device kernels).
+  // A plain same-dtype overwrite of contiguous memory: one memcpy.
   if (beta == 0.0 && dst.is_contiguous() && s.is_contiguous() && dst.dtype() == s.dtype()) {
     copy_bytes(dst.raw_data(), dst.device(), s.raw_data(), s.device(),
                static_cast<size_t>(dst.numel()) * dtype_size(dst.dtype()));
     return;
   }
-  SIRS_CHECK(dst.is_contiguous(), DeviceError, "copy_into: non-contiguous destination on ",
-             dst.device().str(), " needs the CUDA backend (issue #3)");
-  Tensor hs = s.device().is_cpu() ? s : to_device(s, Device::cpu());
-  Tensor hd = to_device(dst, Device::cpu());
-  copy_into(hd, hs, beta);
-  copy_bytes(dst.raw_data(), dst.device(), hd.raw_data(), Device::cpu(),
-             static_cast<size_t>(dst.numel()) * dtype_size(dst.dtype()));
+  if (dst.device() != s.device()) {
+    // Bring the source over as a contiguous block of its own dtype, then
+    // convert/scatter/accumulate on dst's device.
+    copy_into(dst, to_device(s, dst.device()), beta);
+    return;
+  }
+#ifdef SIRS_WITH_CUDA
+  strided_copy_cuda(dst.raw_data(), dst.dtype(), dst.strides().data(), s.raw_data(), s.dtype(),
+                    s.strides().data(), dst.shape().data(), static_cast<int>(dst.dim()), beta,
+                    cuda_stream(dst.device().index));
+#else
+  throw_no_cuda("copy_into");
+#endif
 }
 
 void fill(const Tensor& dst, double value) {
@@ -483,7 +489,7 @@ void fill(const Tensor& dst, double value) {
   uint64_t bits = 0;
   std::memcpy(&bits, one.raw_data(), dtype_size(dst.dtype()));
   fill_cuda(dst.raw_data(), static_cast<int>(dtype_size(dst.dtype())), dst.strides().data(),
-            dst.shape().data(), static_cast<int>(dst.dim()), bits, nullptr);
+            dst.shape().data(), static_cast<int>(dst.dim()), bits, cuda_stream(dst.device().index));
 #else
   throw DeviceError(str_cat("fill: ", dst.device().str(), " tensor in a build without CUDA"));
 #endif
@@ -512,7 +518,6 @@ Tensor to_device(const Tensor& t, Device d) {
 
 Tensor to_dtype(const Tensor& t, DType d) {
   if (t.dtype() == d) return contiguous(t);
-  if (!t.device().is_cpu()) return to_device(to_dtype(to_device(t, Device::cpu()), d), t.device());
   Tensor out = empty(t.shape(), Options(d, t.device()));
   copy_into(out, t);
   return out;

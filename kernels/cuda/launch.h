@@ -1,0 +1,92 @@
+// Device-side helpers shared by the CUDA kernels (include from .cu files
+// only): launch sizing, strided index decoding, and warp/block reductions.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "tensor/error.h"
+
+namespace sirs {
+
+constexpr int kCudaMaxDims = 8;
+
+// Shape and strides of a view, passed by value to kernels. Index i
+// (row-major over shape) sits at offset(i) elements from the base pointer.
+struct CudaStrided {
+  int64_t shape[kCudaMaxDims];
+  int64_t strides[kCudaMaxDims];
+  int ndim;
+
+  __host__ __device__ int64_t offset(int64_t i) const {
+    int64_t off = 0;
+    for (int d = ndim - 1; d >= 0; --d) {
+      int64_t s = shape[d];
+      off += (i % s) * strides[d];
+      i /= s;
+    }
+    return off;
+  }
+};
+
+// Packs (shape, strides) for a kernel; more than kCudaMaxDims dims is a
+// ShapeError naming op.
+inline CudaStrided make_cuda_strided(const int64_t* shape, const int64_t* strides, int ndim,
+                                     const char* op) {
+  SIRS_CHECK(ndim <= kCudaMaxDims, ShapeError, op, ": at most ", kCudaMaxDims,
+             " dims on CUDA, got ", ndim);
+  CudaStrided s{};
+  s.ndim = ndim;
+  for (int d = 0; d < ndim; ++d) {
+    s.shape[d] = shape[d];
+    s.strides[d] = strides[d];
+  }
+  return s;
+}
+
+// Blocks for a grid-stride loop over n items with `threads` per block:
+// enough to fill the GPU several times over, never more than the items need.
+inline int cuda_blocks(int64_t n, int threads) {
+  int64_t b = (n + threads - 1) / threads;
+  if (b < 1) b = 1;
+  if (b > 65535 * 8) b = 65535 * 8;  // gridDim.x may go to 2^31-1; this keeps loops busy
+  return static_cast<int>(b);
+}
+
+#ifdef __CUDACC__
+
+// Sum of v over the warp; every lane gets the result.
+template <class T>
+__device__ __forceinline__ T warp_sum(T v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+template <class T>
+__device__ __forceinline__ T warp_max(T v) {
+  for (int o = 16; o > 0; o >>= 1) {
+    T u = __shfl_xor_sync(0xffffffffu, v, o);
+    v = u > v ? u : v;
+  }
+  return v;
+}
+
+// Sum of v over the block (blockDim.x a multiple of 32, at most 1024); every
+// thread gets the result. `shared` holds 32 T. Starts and ends with a
+// __syncthreads so it can be called several times in a row.
+template <class T>
+__device__ T block_sum(T v, T* shared) {
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = (blockDim.x + 31) >> 5;
+  v = warp_sum(v);
+  __syncthreads();
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  T r = lane < nwarps ? shared[lane] : T(0);
+  r = warp_sum(r);
+  return r;
+}
+
+#endif  // __CUDACC__
+
+}  // namespace sirs
