@@ -17,7 +17,15 @@ ARCH_FLAGS ?= -march=native
 # and every build target runs it first when something is missing.
 DEB_PACKAGES := g++ make pkg-config libopenblas-dev libopenblas-pthread-dev libopenblas-openmp-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libtiff-dev libstb-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev
+# DEPS_ROOT=DIR builds against those packages unpacked under DIR instead
+# (dpkg -x, no root, no network: the GPU machine, scripts/gpu-check.sh);
+# nothing is installed then.
+DEPS_ROOT ?=
+ifeq ($(DEPS_ROOT),)
 DEPS_MISSING := $(shell for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done)
+else
+DEPS_MISSING :=
+endif
 
 # OpenBLAS build, linked by path with an rpath so the Debian alternatives
 # (update-alternatives libopenblas.so.0 / libblas.so.3) do not decide:
@@ -27,12 +35,17 @@ DEPS_MISSING := $(shell for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status
 # Switching needs a relink: rm build/sirs*; make OPENBLAS_VARIANT=openmp ...
 OPENBLAS_VARIANT ?= pthread
 MULTIARCH := $(shell $(CXX) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-OPENBLAS_DIR := /usr/lib/$(MULTIARCH)/openblas-$(OPENBLAS_VARIANT)
+OPENBLAS_DIR := $(DEPS_ROOT)/usr/lib/$(MULTIARCH)/openblas-$(OPENBLAS_VARIANT)
 OPENBLAS_LIB := $(OPENBLAS_DIR)/libopenblas.so -Wl,-rpath,$(OPENBLAS_DIR)
 
 OPT := $(if $(filter 1,$(DEBUG)),-O0 -g,-O3 $(ARCH_FLAGS))
 WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror,)
-CPPFLAGS += -I. -I/usr/include/stb -I/usr/include/$(MULTIARCH)/openblas-$(OPENBLAS_VARIANT) -MMD -MP
+CPPFLAGS += -I. -I$(DEPS_ROOT)/usr/include/stb -I$(DEPS_ROOT)/usr/include/$(MULTIARCH)/openblas-$(OPENBLAS_VARIANT) -MMD -MP
+ifneq ($(DEPS_ROOT),)
+  CPPFLAGS += -I$(DEPS_ROOT)/usr/include -I$(DEPS_ROOT)/usr/include/$(MULTIARCH)
+  LDLIBS   += -L$(DEPS_ROOT)/usr/lib/$(MULTIARCH) -Wl,-rpath,$(DEPS_ROOT)/usr/lib/$(MULTIARCH) \
+              -L$(DEPS_ROOT)/lib/$(MULTIARCH) -Wl,-rpath,$(DEPS_ROOT)/lib/$(MULTIARCH)
+endif
 SAN      ?=
 CXXFLAGS += -std=c++17 $(OPT) $(WARN) -fopenmp -pthread $(SAN)
 LDLIBS   += -lz -ltiff -lstb $(OPENBLAS_LIB) -fopenmp -pthread $(SAN)

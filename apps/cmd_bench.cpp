@@ -13,10 +13,12 @@
 #include "apps/args.h"
 #include "apps/command.h"
 #include "apps/config.h"
+#include "apps/train.h"
 #include "autograd/profiler.h"
 #include "data/vocab.h"
 #include "layers/optim.h"
 #include "models/sirs.h"
+#include "tensor/cuda_allocator.h"
 #include "tensor/storage.h"
 
 namespace sirs::app {
@@ -43,6 +45,7 @@ int cmd_bench(int argc, char** argv) {
     return a.usage_error("--device must be cpu or cuda, got \"" + device + "\"");
 
   RunConfig cfg = load_config(a.get("config"), a.get_all("set"));
+  apply_runtime(cfg);
   if (device.empty()) device = cfg.device.empty() ? "cpu" : cfg.device;
   SIRS_CHECK(device == "cpu" || cuda_available(), DeviceError,
              "--device cuda: no usable CUDA device on this machine");
@@ -77,7 +80,12 @@ int cmd_bench(int argc, char** argv) {
     SIRS_CHECK(std::isfinite(loss.total.item()), ValueError, "bench: non-finite loss");
   };
   for (int64_t i = 0; i < a.get_int("warmup"); ++i) step();
-  profiler::set_enabled(true);
+  if (dev.is_cuda()) cuda_reset_peak(dev.index);
+  // On the CPU the profile is taken during the timed steps (its hooks cost
+  // little). On CUDA the profiler must wait for the GPU at every op, so the
+  // timed steps run unprofiled and as many profiled steps follow. Each step
+  // ends with loss.item(), which waits for the GPU, so wall time is GPU time.
+  profiler::set_enabled(!dev.is_cuda());
   profiler::reset();
   std::vector<double> ms;
   for (int64_t i = 0; i < a.get_int("steps"); ++i) {
@@ -85,14 +93,24 @@ int cmd_bench(int argc, char** argv) {
     step();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
+  double profiled_ms = std::accumulate(ms.begin(), ms.end(), 0.0);
+  if (dev.is_cuda()) {
+    profiler::set_sync_device(dev.index);
+    profiler::set_enabled(true);
+    profiler::reset();
+    auto t0 = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < a.get_int("steps"); ++i) step();
+    profiled_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    profiler::set_sync_device(-1);
+  }
   profiler::set_enabled(false);
   std::vector<double> sorted = ms;
   std::sort(sorted.begin(), sorted.end());
   const size_t n = sorted.size();
   const double median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-  const double total_ms = std::accumulate(ms.begin(), ms.end(), 0.0);
+  const double total_ms = profiled_ms;
   const double ips = median > 0 ? double(B) * 1000.0 / median : 0.0;
-  const size_t peak = cpu_bytes_peak();
+  const size_t peak = dev.is_cuda() ? cuda_memory_stats(dev.index).peak : cpu_bytes_peak();
   const auto table = profiler::table();
 
   std::printf("sirs bench: %s %s, batch %lld, image %lld, %lld tokens, %s, %zu steps\n",
@@ -105,8 +123,8 @@ int cmd_bench(int argc, char** argv) {
     std::printf("%-36s %8lld %12.2f %7.1f%%\n", e.op.c_str(), static_cast<long long>(e.calls), e.ms,
                 total_ms > 0 ? 100.0 * e.ms / total_ms : 0.0);
   }
-  std::printf("median %.2f ms/step, %.2f images/s, peak CPU memory %.1f MiB\n", median, ips,
-              double(peak) / (1 << 20));
+  std::printf("median %.2f ms/step, %.2f images/s, peak %s memory %.1f MiB\n", median, ips,
+              dev.is_cuda() ? "GPU" : "CPU", double(peak) / (1 << 20));
 
   if (a.given("json")) {
     nlohmann::ordered_json j;

@@ -13,6 +13,7 @@
 #include "apps/eval_common.h"
 #include "apps/report.h"
 #include "apps/search_index.h"
+#include "apps/train.h"
 #include "data/precomp.h"
 
 namespace sirs::app {
@@ -33,6 +34,7 @@ int cmd_index(int argc, char** argv) {
   if (auto rc = a.parse(argc, argv)) return *rc;
 
   RunConfig cfg = load_config(a.get("config"), a.get_all("set"));
+  apply_runtime(cfg);
   auto model = load_model_for_eval(cfg, a.get("weights"));
   const std::string dir = a.get("images"), out = a.get("out");
   std::vector<std::string> names = list_images(dir);

@@ -20,6 +20,7 @@
 #include "apps/eval_common.h"
 #include "apps/report.h"
 #include "apps/search_index.h"
+#include "apps/train.h"
 #include "layers/npy.h"
 
 namespace sirs::app {
@@ -47,6 +48,7 @@ int cmd_infer(int argc, char** argv) {
   if (auto rc = a.parse(argc, argv)) return *rc;
 
   RunConfig cfg = load_config(a.get("config"), a.get_all("set"));
+  apply_runtime(cfg);
   auto model = load_model_for_eval(cfg, a.get("weights"));
   const int64_t batch = a.get_int("batch") > 0 ? a.get_int("batch") : cfg.batch_size_val;
   const std::string dir = a.get("out");

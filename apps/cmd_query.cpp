@@ -12,6 +12,7 @@
 #include "apps/eval_common.h"
 #include "apps/report.h"
 #include "apps/search_index.h"
+#include "apps/train.h"
 #include "data/vocab.h"
 
 namespace sirs::app {
@@ -32,6 +33,7 @@ int cmd_query(int argc, char** argv) {
   if (auto rc = a.parse(argc, argv)) return *rc;
 
   RunConfig cfg = load_config(a.get("config"), a.get_all("set"));
+  apply_runtime(cfg);
   SearchIndex idx = load_index(a.get("index"));
   auto it = idx.metadata.find("config_hash");
   if (it != idx.metadata.end() && it->second != cfg.hash)

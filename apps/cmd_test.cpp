@@ -9,6 +9,7 @@
 #include "apps/args.h"
 #include "apps/command.h"
 #include "apps/eval_common.h"
+#include "apps/train.h"
 
 namespace sirs::app {
 namespace {
@@ -30,6 +31,7 @@ int cmd_test(int argc, char** argv) {
     return a.usage_error("--split must be test or val, got \"" + split + "\"");
 
   RunConfig cfg = load_config(a.get("config"), a.get_all("set"));
+  apply_runtime(cfg);
   auto model = load_model_for_eval(cfg, a.get("weights"));
   const int64_t batch = a.get_int("batch") > 0 ? a.get_int("batch") : cfg.batch_size_val;
   SplitEval ev = evaluate_split(cfg, *model, split, batch, false);

@@ -381,12 +381,17 @@ void apply_threads(int threads) {
   openblas_set_num_threads(threads);
 }
 
+void apply_runtime(const RunConfig& cfg) {
+  apply_threads(cfg.threads);
+  set_math_precision(parse_math_precision(cfg.precision));
+}
+
 double epoch_lr(const RunConfig& cfg, int64_t epoch) {
   return cfg.lr * std::pow(cfg.lr_decay_param, double((epoch + 1) / cfg.lr_update_epoch));
 }
 
 int run_training(const RunConfig& cfg, const TrainOptions& opt) {
-  apply_threads(cfg.threads);
+  apply_runtime(cfg);
   SIRS_CHECK(!cfg.data_path.empty(), ValueError, cfg.source, ": dataset.data_path is not set");
   SIRS_CHECK(!cfg.image_path.empty(), ValueError, cfg.source, ": dataset.image_path is not set");
   SIRS_CHECK(!cfg.vocab_path.empty(), ValueError, cfg.source, ": dataset.vocab_path is not set");

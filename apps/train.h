@@ -57,6 +57,10 @@ int run_training(const RunConfig& cfg, const TrainOptions& opt);
 
 // Applies runtime.threads (OpenMP and OpenBLAS); 0 leaves the defaults.
 void apply_threads(int threads);
+// The process-wide runtime settings of a config: runtime.threads (OpenMP and
+// OpenBLAS) and runtime.precision (fp32 | tf32 for CUDA matmuls and
+// convolutions). Every subcommand that reads a config calls it.
+void apply_runtime(const RunConfig& cfg);
 
 // lr of epoch e under (lr, lr_decay_param, lr_update_epoch).
 double epoch_lr(const RunConfig& cfg, int64_t epoch);

@@ -6,6 +6,8 @@
 #include <map>
 #include <mutex>
 
+#include "tensor/device.h"
+
 namespace sirs::profiler {
 
 namespace {
@@ -14,6 +16,14 @@ std::atomic<bool> g_on{false};
 std::mutex g_mu;
 std::map<std::string, Entry> g_table;
 Clock::time_point g_mark = Clock::now();
+std::atomic<int> g_sync_device{-1};
+
+// Now, after the GPU (when one is being profiled) has finished what was queued.
+Clock::time_point now_synced() {
+  int d = g_sync_device.load(std::memory_order_relaxed);
+  if (d >= 0) cuda_synchronize(d);
+  return Clock::now();
+}
 
 double ms_since(Clock::time_point t0, Clock::time_point t1) {
   return std::chrono::duration<double, std::milli>(t1 - t0).count();
@@ -29,6 +39,7 @@ void add_locked(const std::string& name, double ms) {
 
 bool enabled() { return g_on.load(std::memory_order_relaxed); }
 void set_enabled(bool on) { g_on.store(on); }
+void set_sync_device(int device) { g_sync_device.store(device); }
 
 void reset() {
   std::lock_guard<std::mutex> lk(g_mu);
@@ -37,14 +48,15 @@ void reset() {
 }
 
 void mark() {
+  const Clock::time_point now = enabled() ? now_synced() : Clock::now();
   std::lock_guard<std::mutex> lk(g_mu);
-  g_mark = Clock::now();
+  g_mark = now;
 }
 
 void on_record(const char* name) {
   if (!enabled()) return;
+  const Clock::time_point now = now_synced();
   std::lock_guard<std::mutex> lk(g_mu);
-  const Clock::time_point now = Clock::now();
   add_locked(name, ms_since(g_mark, now));
   g_mark = now;
 }
@@ -66,12 +78,12 @@ std::vector<Entry> table() {
 ScopedTimer::ScopedTimer(std::string name) : on_(enabled()) {
   if (on_) {
     name_ = std::move(name);
-    t0_ = Clock::now();
+    t0_ = now_synced();
   }
 }
 
 ScopedTimer::~ScopedTimer() {
-  if (on_) add(name_, ms_since(t0_, Clock::now()));
+  if (on_) add(name_, ms_since(t0_, now_synced()));
 }
 
 }  // namespace sirs::profiler

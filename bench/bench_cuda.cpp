@@ -1,0 +1,255 @@
+// CUDA benchmarks of every op family, through the same autograd ops users
+// call, timed with CUDA events (manual time), the L2 cache flushed before
+// every iteration by a 256 MiB memset outside the timed region. Each case
+// reports GB/s from the bytes the op must move (inputs read once, outputs
+// written once) or GFLOP/s from its flop formula, and is named
+// cuda/<op>/<shape label>: scripts/bench_torch_cuda.py times the same cases
+// in PyTorch under the same names and scripts/gpu_table.py joins the two
+// (scripts/gpu-check.sh runs all three).
+//
+//   make -j build/sirs_bench && ./build/sirs_bench --benchmark_filter=cuda/
+// Without a usable GPU every case is skipped with the reason.
+#ifdef SIRS_WITH_CUDA
+#include <benchmark/benchmark.h>
+#include <cuda_runtime.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/context.h"
+#include "layers/optim.h"
+#include "tensor/random.h"
+
+using namespace sirs;
+
+namespace {
+
+const Device kGpu = Device::cuda(0);
+
+Tensor gpu_randn(const Shape& s, uint64_t seed, bool grad = false) {
+  Generator g(seed);
+  Tensor t = randn(s, DType::F32, &g).to(kGpu);
+  if (grad) t.set_requires_grad();
+  return t;
+}
+
+// Writes 256 MiB on the device's stream: evicts the inputs from L2 (50-60
+// MB on an H100/H200) so each iteration starts cold, as in a training step.
+void flush_l2() {
+  static void* buf = nullptr;
+  constexpr size_t kBytes = size_t{256} << 20;
+  if (!buf) SIRS_CUDA_CHECK(cudaMalloc(&buf, kBytes));
+  SIRS_CUDA_CHECK(cudaMemsetAsync(buf, 0, kBytes, cuda_stream(0)));
+}
+
+struct Case {
+  std::string name;  // cuda/<op>/<label>
+  // Builds the inputs once and returns the timed body.
+  std::function<std::function<void()>()> setup;
+  double bytes = 0;  // per call, for GB/s
+  double flops = 0;  // per call, for GFLOP/s
+};
+
+void run_case(benchmark::State& st, const Case& c) {
+  if (!cuda_available()) {
+    st.SkipWithError(("no usable GPU: " + cuda_status()).c_str());
+    return;
+  }
+  std::function<void()> body;
+  try {
+    body = c.setup();
+    body();  // warm-up: cuDNN algorithm search, allocator cache
+    cuda_synchronize(0);
+  } catch (const std::exception& e) {
+    st.SkipWithError(e.what());
+    return;
+  }
+  cudaStream_t stream = cuda_stream(0);
+  cudaEvent_t start, stop;
+  SIRS_CUDA_CHECK(cudaEventCreate(&start));
+  SIRS_CUDA_CHECK(cudaEventCreate(&stop));
+  for (auto _ : st) {
+    flush_l2();
+    SIRS_CUDA_CHECK(cudaEventRecord(start, stream));
+    body();
+    SIRS_CUDA_CHECK(cudaEventRecord(stop, stream));
+    SIRS_CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    SIRS_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    st.SetIterationTime(ms / 1e3);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  if (c.bytes > 0)
+    st.counters["GB/s"] = benchmark::Counter(c.bytes * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+  if (c.flops > 0)
+    st.counters["GFLOP/s"] = benchmark::Counter(c.flops * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+double numel(const Shape& s) { return static_cast<double>(shape_numel(s)); }
+
+// "32x64x56x56": the shape part of a case name (no spaces, shell-friendly).
+std::string label(const Shape& s) {
+  std::string r;
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? "x" : "") + std::to_string(s[i]);
+  return r;
+}
+
+// Forward of a unary op on one [shape] input: reads and writes every element.
+Case unary_case(const std::string& op, const Shape& s, Tensor (*fn)(const Tensor&)) {
+  return {"cuda/" + op + "/" + label(s), [=] {
+            Tensor x = gpu_randn(s, 1);
+            return std::function<void()>([=] { fn(x); });
+          },
+          2 * 4 * numel(s)};
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> v;
+  const Shape big = {1 << 26};
+  // The bandwidth reference: a device-to-device copy of 256 MiB.
+  v.push_back({"cuda/copy_d2d/" + label(big), [=] {
+                 Tensor x = gpu_randn(big, 1);
+                 return std::function<void()>([=] { x.clone(); });
+               },
+               2 * 4 * numel(big)});
+  v.push_back({"cuda/add/" + label(big), [=] {
+                 Tensor a = gpu_randn(big, 1), b = gpu_randn(big, 2);
+                 return std::function<void()>([=] { add(a, b); });
+               },
+               3 * 4 * numel(big)});
+  const Shape act = {32, 64, 112, 112};
+  v.push_back({"cuda/add_channel_bias/" + label(act), [=] {
+                 Tensor a = gpu_randn(act, 1), b = gpu_randn({64, 1, 1}, 2);
+                 return std::function<void()>([=] { add(a, b); });
+               },
+               2 * 4 * numel(act)});
+  v.push_back(unary_case("relu", big, relu));
+  v.push_back(unary_case("sigmoid", big, sigmoid));
+  v.push_back({"cuda/sum_all/" + label(big), [=] {
+                 Tensor x = gpu_randn(big, 1);
+                 return std::function<void()>([=] { sum(x); });
+               },
+               4 * numel(big)});
+  const Shape mat = {8192, 8192};
+  v.push_back({"cuda/sum_dim1/" + label(mat), [=] {
+                 Tensor x = gpu_randn(mat, 1);
+                 return std::function<void()>([=] { sum(x, {1}); });
+               },
+               4 * numel(mat)});
+  v.push_back({"cuda/sum_dim0/" + label(mat), [=] {
+                 Tensor x = gpu_randn(mat, 1);
+                 return std::function<void()>([=] { sum(x, {0}); });
+               },
+               4 * numel(mat)});
+  const Shape logits = {8192, 1000};
+  v.push_back({"cuda/softmax/" + label(logits), [=] {
+                 Tensor x = gpu_randn(logits, 1);
+                 return std::function<void()>([=] { softmax(x, 1); });
+               },
+               2 * 4 * numel(logits)});
+  v.push_back({"cuda/batch_norm_train/" + label(act), [=] {
+                 Tensor x = gpu_randn(act, 1), w = gpu_randn({64}, 2), b = gpu_randn({64}, 3);
+                 Tensor rm = zeros({64}, Options(DType::F32, kGpu)), rv = ones({64}, Options(DType::F32, kGpu));
+                 return std::function<void()>([=] { batch_norm(x, w, b, rm, rv, true); });
+               },
+               2 * 4 * numel(act)});
+  const Shape gn = {32, 256, 32, 32};
+  v.push_back({"cuda/group_norm/" + label(gn), [=] {
+                 Tensor x = gpu_randn(gn, 1), w = gpu_randn({256}, 2), b = gpu_randn({256}, 3);
+                 return std::function<void()>([=] { group_norm(x, 32, w, b); });
+               },
+               2 * 4 * numel(gn)});
+  v.push_back({"cuda/max_pool2d_3x3s2/" + label(act), [=] {
+                 Tensor x = gpu_randn(act, 1);
+                 return std::function<void()>([=] { max_pool2d(x, 3, 2, 1); });
+               },
+               4 * numel(act) * 1.25});
+  const Shape feat = {32, 512, 7, 7};
+  v.push_back({"cuda/adaptive_avg_pool2d_1/" + label(feat), [=] {
+                 Tensor x = gpu_randn(feat, 1);
+                 return std::function<void()>([=] { adaptive_avg_pool2d(x, 1, 1); });
+               },
+               4 * numel(feat)});
+  const Shape dec = {32, 128, 64, 64};
+  v.push_back({"cuda/upsample_bilinear_x4/" + label(dec), [=] {
+                 Tensor x = gpu_randn(dec, 1);
+                 return std::function<void()>([=] { upsample_bilinear2d(x, 256, 256, false); });
+               },
+               4 * numel(dec) * 17});
+  v.push_back({"cuda/upsample_bilinear_x4_backward/" + label(dec), [=] {
+                 Tensor x = gpu_randn(dec, 1, true);
+                 Tensor dy = gpu_randn({32, 128, 256, 256}, 2);
+                 return std::function<void()>([=] {
+                   Tensor y = upsample_bilinear2d(x, 256, 256, false);
+                   y.backward(dy);
+                 });
+               },
+               4 * numel(dec) * 34});
+  const Shape seg = {32, 7, 256, 256};
+  v.push_back({"cuda/cross_entropy/" + label(seg), [=] {
+                 Tensor x = gpu_randn(seg, 1);
+                 Generator g(5);
+                 Tensor t = randint(0, 7, {32, 256, 256}, DType::I64, &g).to(kGpu);
+                 return std::function<void()>([=] { cross_entropy(x, t); });
+               },
+               4 * numel(seg) + 8 * numel({32, 256, 256})});
+  v.push_back({"cuda/embedding/10000x300_128x32", [=] {
+                 Tensor w = gpu_randn({10000, 300}, 1);
+                 Generator g(5);
+                 Tensor idx = randint(0, 10000, {128, 32}, DType::I64, &g).to(kGpu);
+                 return std::function<void()>([=] { embedding(w, idx); });
+               },
+               2 * 4 * 128 * 32 * 300.0});
+  for (int64_t n : {int64_t{1024}, int64_t{4096}}) {
+    v.push_back({"cuda/matmul/" + label({n, n, n}), [=] {
+                   Tensor a = gpu_randn({n, n}, 1), b = gpu_randn({n, n}, 2);
+                   return std::function<void()>([=] { matmul(a, b); });
+                 },
+                 0, 2.0 * n * n * n});
+  }
+  // ResNet-18 stages at batch 32, 3x3 stride 1 pad 1.
+  for (auto [C, HW] : std::vector<std::pair<int64_t, int64_t>>{{64, 56}, {128, 28}, {256, 14}, {512, 7}}) {
+    Shape xs = {32, C, HW, HW};
+    double flops = 2.0 * 32 * C * C * 9 * HW * HW;
+    v.push_back({"cuda/conv2d_fwd/" + label(xs), [=] {
+                   Tensor x = gpu_randn(xs, 1), w = gpu_randn({C, C, 3, 3}, 2);
+                   return std::function<void()>([=] { conv2d(x, w, Tensor(), 1, 1); });
+                 },
+                 0, flops});
+    v.push_back({"cuda/conv2d_fwd_bwd/" + label(xs), [=] {
+                   Tensor x = gpu_randn(xs, 1, true), w = gpu_randn({C, C, 3, 3}, 2, true);
+                   Tensor dy = gpu_randn(xs, 3);
+                   return std::function<void()>([=] { conv2d(x, w, Tensor(), 1, 1).backward(dy); });
+                 },
+                 0, 3 * flops});
+  }
+  // One fused Adam step over ResNet-sized parameters (11.7 M in 62 tensors).
+  v.push_back({"cuda/adam_step/62x188k", [=] {
+                 std::vector<Tensor> ps;
+                 for (int i = 0; i < 62; ++i) {
+                   Tensor p = gpu_randn({188'000}, 10 + i, true);
+                   p.set_grad(gpu_randn({188'000}, 100 + i));
+                   ps.push_back(p);
+                 }
+                 auto opt = std::make_shared<Adam>(ps, AdamOptions{1e-4});
+                 return std::function<void()>([=] { opt->step(); });
+               },
+               62 * 188'000 * 4.0 * 7});
+  return v;
+}
+
+const bool kRegistered = [] {
+  for (const Case& c : cases())
+    benchmark::RegisterBenchmark(c.name.c_str(), [c](benchmark::State& st) { run_case(st, c); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond)
+        ->MinTime(0.2);
+  return true;
+}();
+
+}  // namespace
+#endif  // SIRS_WITH_CUDA

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The GPU check: one command for a GPU machine with no network access but
+# PyTorch installed. It builds sirs with CUDA, runs the CUDA tests (the
+# CPU-vs-CUDA parity suite, allocator tests, the CUDA training run), the CUDA
+# benchmarks, times the same ops in PyTorch on the same GPU, runs
+# `sirs bench --device cuda` on a small synthetic set, and prints a compact
+# table last (op, shape, ours, baseline, ratio, target, pass/fail). Aim:
+# under 8 minutes on an H100/H200 with 16 cores.
+#
+#   scripts/gpu-check.sh [--debs DIR] [--out DIR] [--arch 90] [--all-tests]
+#
+# --debs DIR   Debian packages written by scripts/fetch-gpu-debs.sh on a
+#              machine with network: unpacked (dpkg -x) into a private prefix
+#              and built against (make DEPS_ROOT=...). Needed where the image
+#              lacks OpenBLAS, GoogleTest, Google Benchmark, libtiff, stb,
+#              yaml-cpp and nlohmann-json (the GPU machines here do).
+# --out DIR    where logs and JSON go (default gpu-check-out).
+# --arch N     CUDA architecture (default 90: H100/H200).
+# --all-tests  run the whole test suite, not only the CUDA tests.
+#
+# cuDNN and cuBLAS are taken from the CUDA toolkit when it has them, else
+# from PyTorch's pip wheels (nvidia-cudnn-cu*, nvidia-cublas-cu*).
+# Exit status: 0 when the build and every test passed; the table's FAIL
+# marks (performance targets) do not change it.
+set -uo pipefail
+
+debs="" out="gpu-check-out" arch=90 all_tests=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --debs) debs="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --arch) arch="$2"; shift 2 ;;
+    --all-tests) all_tests=1; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) echo "gpu-check: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+t0=$(date +%s)
+stamp() { echo "== [$(($(date +%s) - t0)) s] $*"; }
+status=0
+
+stamp "GPU"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+
+# --- dependencies -----------------------------------------------------------
+make_args=(BUILD=build-gpu CUDA_ARCH="$arch" JOBS="$(nproc)")
+if [ -n "$debs" ]; then
+  root=/tmp/sirs-deps
+  rm -rf "$root" && mkdir -p "$root"
+  for f in "$debs"/*.deb; do dpkg -x "$f" "$root" || { echo "gpu-check: cannot unpack $f"; exit 1; }; done
+  # Absolute symlinks (libz.so -> /lib/...) must point into the prefix.
+  find "$root" -type l | while read -r l; do
+    t=$(readlink "$l")
+    case "$t" in /*) [ -e "$root$t" ] && ln -sfn "$root$t" "$l" ;; esac
+  done
+  make_args+=(DEPS_ROOT="$root")
+  export LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu:$root/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+  stamp "unpacked $(ls "$debs"/*.deb | wc -l) packages into $root"
+fi
+
+nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+[ -x "$nvcc" ] || { echo "gpu-check: nvcc not found"; exit 1; }
+cuda_home=$(dirname "$(dirname "$(readlink -f "$nvcc")")")
+# A shim folder with include/ and lib/ for cuDNN and cuBLAS when the toolkit
+# lacks them: the pip wheels ship versioned .so files only.
+if [ ! -e "$cuda_home/include/cudnn.h" ] || [ ! -e "$cuda_home/lib64/libcublas.so" ]; then
+  shim=/tmp/sirs-cuda-shim
+  rm -rf "$shim" && mkdir -p "$shim/include" "$shim/lib"
+  for pkg in cudnn cublas; do
+    d=$(python3 -c "import nvidia.$pkg, os; print(os.path.dirname(nvidia.$pkg.__file__ or list(nvidia.$pkg.__path__)[0]))" 2>/dev/null \
+        || python3 -c "import nvidia.$pkg as m; print(list(m.__path__)[0])" 2>/dev/null)
+    if [ -n "$d" ] && [ -d "$d" ]; then
+      ln -sf "$d"/include/* "$shim/include/" 2>/dev/null
+      for so in "$d"/lib/lib*.so*; do
+        ln -sf "$so" "$shim/lib/"
+        base=$(basename "$so"); ln -sf "$so" "$shim/lib/${base%%.so*}.so"
+      done
+      export LD_LIBRARY_PATH="$d/lib:${LD_LIBRARY_PATH:-}"
+      echo "gpu-check: $pkg from $d"
+    fi
+  done
+  make_args+=(CUDNN_HOME="$shim")
+fi
+
+# --- build ------------------------------------------------------------------
+stamp "build (${make_args[*]})"
+if ! make -j"$(nproc)" "${make_args[@]}" all >"$out/build.log" 2>&1; then
+  tail -40 "$out/build.log"
+  echo "gpu-check: BUILD FAILED (log: $out/build.log)"
+  exit 1
+fi
+./build-gpu/sirs --version | head -3
+
+# --- tests ------------------------------------------------------------------
+filter='Cuda*:GruCell*'
+[ "$all_tests" = 1 ] && filter='*'
+stamp "tests ($filter)"
+timeout 300 ./build-gpu/sirs_tests --gtest_filter="$filter" >"$out/tests.log" 2>&1
+rc=$?
+grep -E '^\[parity\]' "$out/tests.log" | tail -200 >"$out/parity.txt" || true
+grep -E '^\[  FAILED  \]|^tests:' "$out/tests.log" | tail -40
+[ $rc -eq 0 ] || { status=1; echo "gpu-check: tests exited $rc"; }
+
+# --- benchmarks -------------------------------------------------------------
+stamp "our CUDA benchmarks"
+timeout 240 ./build-gpu/sirs_bench --benchmark_filter='^cuda/' \
+  --benchmark_out="$out/ours.json" --benchmark_out_format=json >"$out/bench.log" 2>&1 \
+  || echo "gpu-check: benchmarks exited $? (log: $out/bench.log)"
+
+stamp "PyTorch on the same GPU"
+timeout 180 python3 scripts/bench_torch_cuda.py --out "$out/torch.json" >"$out/torch.log" 2>&1 \
+  || echo "gpu-check: PyTorch timing exited $? (log: $out/torch.log)"
+
+stamp "sirs bench --device cuda (synthetic, whole training steps)"
+rm -rf /tmp/sirs-gpu-synth
+./build-gpu/sirs synth --out /tmp/sirs-gpu-synth --images 64 --seed 1 >/dev/null 2>&1 &&
+  timeout 120 ./build-gpu/sirs bench --config /tmp/sirs-gpu-synth/sirs.yaml --device cuda --steps 10 \
+    --warmup 3 --json "$out/sirs_bench_cuda.json" >"$out/sirs_bench.log" 2>&1
+tail -25 "$out/sirs_bench.log" 2>/dev/null
+
+# --- the table --------------------------------------------------------------
+stamp "table"
+python3 scripts/gpu_table.py --ours "$out/ours.json" --torch "$out/torch.json" \
+  --tests "$out/tests.log" | tee "$out/table.txt"
+stamp "done: status $status (logs in $out)"
+exit $status
