@@ -197,7 +197,8 @@ RunConfig parse_config(const std::string& text, const std::string& source,
   // Typed access with the default when absent.
   auto node_of = [&](const Key& k, std::string* where, std::string* base) {
     auto it = vals.find(k.name);
-    if (it == vals.end()) {
+    // `key:` with no value, as the reference's files write data_split, keeps the default.
+    if (it == vals.end() || it->second.node.IsNull()) {
       *where = str_cat(source, " (default)");
       *base = base_dir;
       return YAML::Load(k.def);
@@ -252,6 +253,9 @@ RunConfig parse_config(const std::string& text, const std::string& source,
   auto get_path = [&](const char* name) -> std::string {
     const Key& k = *find_key(name);
     std::string where, base, s = get_scalar(k, &where, &base);
+    // The reference writes "no file" as `resume: False` (or None).
+    for (const char* none : {"False", "false", "None", "none", "null"})
+      if (s == none) return std::string();
     return resolve(s, base);
   };
   auto get_enum = [&](const char* name) -> std::string {

@@ -40,6 +40,34 @@ TEST(Config, DefaultsAreTheReferenceValues) {
   EXPECT_EQ(c.k_fold_nums, 1);
 }
 
+// The reference family's option files (this is the shape of xiaoyuan1996's
+// RSITMD option files, SIRS's sibling projects, minus their model-specific
+// keys) load unchanged: `data_split:` with no value keeps the default,
+// `resume: False` means no checkpoint, 0/1 are booleans.
+TEST(Config, ReferenceStyleOptionFileLoads) {
+  RunConfig c = parse_config(
+      "model:\n    seq2vec:\n        arch: skipthoughts\n        dir_st: seq2vec/\n"
+      "        type: BayesianUniSkip\n        dropout: 0.25\n        fixed_emb: False\n"
+      "    embed:\n        embed_dim: 512\n    name: SIRS\n"
+      "dataset:\n    datatype: rsitmd\n    data_split:\n    data_path: 'data/rsitmd_precomp/'\n"
+      "    image_path: '/mnt/rsitmd_images/'\n    vocab_path: 'vocab/rsitmd_splits_vocab.json'\n"
+      "    batch_size: 100\n    batch_size_val: 70\n    workers: 3\n"
+      "optim:\n    epochs: 70\n    lr: 0.0002\n    lr_decay_param: 0.7\n    lr_update_epoch: 20\n"
+      "    grad_clip: 0\n    max_violation: 0\n    margin: 0.2\n    resume: False\n"
+      "logs:\n    eval_step: 1\n    print_freq: 10\n    ckpt_save_path: \"checkpoint/\"\n"
+      "    logger_name: 'logs/'\n"
+      "k_fold:\n    experiment_name: 'rsitmd_sirs'\n    nums: 1\n    current_num: 0\n",
+      "ref.yaml", "/opt");
+  EXPECT_EQ(c.data_split, "scene");  // the default
+  EXPECT_EQ(c.resume, "");
+  EXPECT_FALSE(c.max_violation);
+  EXPECT_EQ(c.epochs, 70);
+  EXPECT_EQ(c.batch_size, 100);
+  EXPECT_EQ(c.data_path, "/opt/data/rsitmd_precomp/");
+  EXPECT_EQ(c.image_path, "/mnt/rsitmd_images/");
+  EXPECT_EQ(c.experiment_name, "rsitmd_sirs");
+}
+
 TEST(Config, EveryKeyKindParses) {
   RunConfig c = parse_config(
       "model:\n  name: SIRS\n  backbone: resnet50\n  resnet_width: 8\n  num_classes: 5\n"
