@@ -2,7 +2,9 @@
 // train` trains a tiny model on it; checkpoints round trip, resume is exact,
 // NaN stops keep the last good checkpoint, bad input gives clear errors.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -129,6 +131,67 @@ TEST_F(CliTrain, ResumeIsBitExact) {
   EXPECT_NE(r.output.find("resuming"), std::string::npos) << r.output;
   expect_identical(weights_of(root() + "/runs/straight/fold0/last.safetensors"),
                    weights_of(root() + "/runs/split/fold0/last.safetensors"));
+}
+
+// Number of "step" records in a metrics.jsonl (0 when it does not exist yet).
+int count_steps(const std::string& jsonl) {
+  std::ifstream in(jsonl);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) n += line.find("\"type\":\"step\"") != std::string::npos;
+  return n;
+}
+
+// `sirs train` killed with SIGKILL at several moments (mid-epoch, and at
+// whatever point of a checkpoint write the timing lands) always leaves a
+// last.safetensors that loads, and training resumes from it to the end.
+TEST_F(CliTrain, SigkillMidEpochLeavesALoadableCheckpointAndResumes) {
+  const std::string run_dir = root() + "/runs/killed/fold0";
+  const std::string last = run_dir + "/last.safetensors", jsonl = run_dir + "/metrics.jsonl";
+  int64_t epoch_reached = 0;
+  for (int round = 0; round < 3; ++round) {
+    std::string args = train("killed", "--set optim.epochs=40 --set logs.eval_step=100");
+    if (round > 0) args += " --resume " + last;
+    const int steps_before = count_steps(jsonl);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      std::string cmd = "exec " + std::string(SIRS_BUILD_DIR) + "/sirs " + args + " >/dev/null 2>&1";
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Kill after a checkpoint exists and a few more steps ran (mid-epoch:
+    // an epoch here is 4 steps); a different number of steps each round.
+    const int wait_steps = 5 + 3 * round;
+    bool alive = true;
+    for (int i = 0; i < 6000; ++i) {  // at most 60 s
+      if (std::filesystem::exists(last) && count_steps(jsonl) >= steps_before + wait_steps) break;
+      int st = 0;
+      if (waitpid(pid, &st, WNOHANG) == pid) {
+        alive = false;
+        break;
+      }
+      usleep(10000);
+    }
+    ASSERT_TRUE(alive) << "training ended before it could be killed (round " << round << ")";
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    int st = 0;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "round " << round;
+    // The checkpoint left behind is whole.
+    ASSERT_TRUE(std::filesystem::exists(last)) << "round " << round;
+    CheckpointMeta m = read_checkpoint_meta(last);
+    EXPECT_GE(m.epoch, epoch_reached) << "round " << round;
+    EXPECT_GT(m.step, 0);
+    EXPECT_FALSE(weights_of(last).empty());
+    epoch_reached = m.epoch;
+  }
+  // Resume to the end from what the last kill left.
+  Proc r = run(train("killed", "--set optim.epochs=" + std::to_string(epoch_reached + 1) +
+                                   " --set logs.eval_step=100 --resume " + last));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming"), std::string::npos) << r.output;
+  EXPECT_EQ(read_checkpoint_meta(last).epoch, epoch_reached + 1);
 }
 
 TEST_F(CliTrain, NanLossStopsAndKeepsTheLastGoodCheckpoint) {
