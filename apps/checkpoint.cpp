@@ -2,8 +2,10 @@
 #include "apps/checkpoint.h"
 
 #include <cstdlib>
+#include <fstream>
 
 #include "layers/safetensors.h"
+#include "models/import.h"
 #include "tensor/error.h"
 
 namespace sirs::app {
@@ -118,6 +120,50 @@ CheckpointMeta load_checkpoint(const std::string& path, SirsModel& model, Optimi
     }
   }
   return meta;
+}
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// A safetensors file starts with an 8-byte header length and then '{'.
+bool looks_like_safetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[9] = {};
+  return in.read(head, 9) && head[8] == '{';
+}
+
+}  // namespace
+
+NamedTensors load_init_weights(const std::string& path, std::vector<std::string>* notices) {
+  SIRS_CHECK(std::ifstream(path).good(), IOError, path, ": cannot open (model.init)");
+  auto note_all = [&](const std::vector<std::string>& lines) {
+    if (notices) notices->insert(notices->end(), lines.begin(), lines.end());
+  };
+  if (ends_with(path, ".pth.tar") || ends_with(path, ".tar")) {
+    ReferenceCheckpoint ck = load_reference_checkpoint(path);
+    note_all(ck.weights.notices);
+    return ck.weights.tensors;
+  }
+  if (looks_like_safetensors(path)) {
+    SafetensorsFile f = load_safetensors(path);
+    bool reference_names = false;
+    for (const auto& [k, t] : f.tensors)
+      for (const char* p : {"extract_feature.", "text_feature.", "decoder.", "visual_feature.",
+                            "ss_attention."})
+        reference_names = reference_names || k.rfind(p, 0) == 0;
+    if (reference_names) {
+      NamedTensors w;
+      for (auto& [k, t] : f.tensors)
+        if (k.rfind("optim.", 0) != 0) w.emplace_back(k, t);
+      return w;
+    }
+  }
+  ImportResult r = import_torchvision_resnet(path);
+  note_all(r.notices);
+  return r.tensors;
 }
 
 }  // namespace sirs::app

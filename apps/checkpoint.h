@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "layers/optim.h"
 #include "models/sirs.h"
@@ -49,5 +50,15 @@ CheckpointMeta load_checkpoint(const std::string& path, SirsModel& model, Optimi
 
 // Only the metadata (checks the file fully, loads nothing).
 CheckpointMeta read_checkpoint_meta(const std::string& path);
+
+// The weights `model.init` names, by what the file holds:
+//   a sirs checkpoint or any safetensors with reference names -> its
+//     tensors (optimizer state "optim.*" left out);
+//   a reference checkpoint (.pth.tar, torch.save of {'model': ...}) -> its
+//     state dict, unused tensors skipped (models/import.h 2.);
+//   a torchvision ResNet (.pth, or safetensors with torchvision names) ->
+//     "extract_feature.resnet.*", fc skipped (models/import.h 1.).
+// `notices` gets the importer's lines. Errors name the file.
+NamedTensors load_init_weights(const std::string& path, std::vector<std::string>* notices);
 
 }  // namespace sirs::app

@@ -61,7 +61,7 @@ const std::vector<Key>& schema() {
       {"model.seq2vec.word_dim", Kind::kInt, "620", "(ours) word embedding size", "", 1},
       {"model.seq2vec.hidden_dim", Kind::kInt, "2400", "(ours) GRU hidden size", "", 1},
       {"model.image_size", Kind::kInt, "256", "(ours) network input size (training crop / eval resize)", "", 32},
-      {"model.init", Kind::kPath, "", "(ours) weights to start from: a sirs checkpoint (.safetensors)"},
+      {"model.init", Kind::kPath, "", "(ours) weights to start from: a sirs checkpoint, a torchvision ResNet (.pth / .safetensors) or a reference .pth.tar"},
       {"dataset.datatype", Kind::kString, "rsitmd", "dataset name (rsitmd | rsicd | ucm | synthetic)"},
       {"dataset.data_split", Kind::kEnum, "scene", "train/val split of each fold: all (validate on the test split) | trainval (random 80/20) | scene (80/20 per scene)",
        "all|trainval|scene|scene_guided"},

@@ -168,10 +168,9 @@ FoldOutcome train_fold(const RunConfig& cfg, const TrainOptions& opt, int64_t fo
   Generator init_gen(mix(cfg.seed, uint64_t(fold)));
   SirsModel model(mc, &init_gen);
   if (!cfg.init.empty() && !resuming) {
-    SafetensorsFile f = load_safetensors(cfg.init);
-    NamedTensors w;
-    for (auto& [k, t] : f.tensors)
-      if (k.rfind("optim.", 0) != 0) w.emplace_back(k, t);
+    std::vector<std::string> notices;
+    NamedTensors w = load_init_weights(cfg.init, &notices);
+    for (const std::string& n : notices) log.say("model.init: " + n);
     StateDictReport rep = model.load_state_dict(w, false);
     log.say(fmt("model.init: loaded %s (%zu missing, %zu unexpected names)", cfg.init.c_str(),
                 rep.missing.size(), rep.unexpected.size()));

@@ -264,3 +264,35 @@ TEST(CliTrainLr, ScheduleIsTheReferenceRule) {
 
 }  // namespace
 }  // namespace sirs::app
+
+namespace sirs::app {
+namespace {
+
+void expect_same_tensors(const NamedTensors& got, const std::string& expected_fixture) {
+  NamedTensors want = load_safetensors(test::fixture(expected_fixture)).tensors;
+  ASSERT_EQ(got.size(), want.size()) << expected_fixture;
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].first, want[i].first);
+    EXPECT_EQ(got[i].second.to_vector(), want[i].second.to_vector()) << want[i].first;
+  }
+}
+
+// model.init takes each kind of weights file by what it holds.
+TEST(CliInit, LoadInitWeightsTellsTheFileKinds) {
+  std::vector<std::string> notes;
+  expect_same_tensors(load_init_weights(test::fixture("resnet_tv.pth"), &notes),
+                      "resnet_expected.safetensors");
+  EXPECT_FALSE(notes.empty());  // "fc.* skipped"
+  expect_same_tensors(load_init_weights(test::fixture("resnet_tv.safetensors"), nullptr),
+                      "resnet_expected.safetensors");
+  expect_same_tensors(load_init_weights(test::fixture("reference.pth.tar"), nullptr),
+                      "reference_expected.safetensors");
+  // Reference names in safetensors (a sirs checkpoint): taken as they are.
+  expect_same_tensors(load_init_weights(test::fixture("reference_expected.safetensors"), nullptr),
+                      "reference_expected.safetensors");
+  test::expect_error<IOError>([] { load_init_weights("/nonexistent/w.pth", nullptr); },
+                              {"/nonexistent/w.pth", "model.init"});
+}
+
+}  // namespace
+}  // namespace sirs::app
