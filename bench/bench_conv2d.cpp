@@ -122,7 +122,7 @@ BENCHMARK_CAPTURE(BM_conv2d, backward_filter_live, kBackwardFilter, kConv2dKerne
     ->Apply(stage_args);
 // Every fast version, for comparison (version 4 differs from 3 only in backward data;
 // 5 from 4 only in chunk size; 6 from 4 only in OpenMP loops instead of std::threads;
-// 7 is the shifted-GEMM lowering for stride 1).
+// 7 is the shifted-GEMM lowering for stride 1; 8 is Winograd F(2x2, 3x3)).
 BENCHMARK_CAPTURE(BM_conv2d, forward_v1, kForward, 1)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, forward_v2, kForward, 2)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, forward_v3, kForward, 3)->Apply(stage_args);
@@ -137,6 +137,8 @@ BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v2, kBackwardFilter, 2)->Apply(stag
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v3, kBackwardFilter, 3)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v5, kBackwardFilter, 5)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, forward_v4, kForward, 4)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, forward_v8, kForward, 8)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_data_v8, kBackwardData, 8)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, forward_v6, kForward, 6)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, forward_v7, kForward, 7)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_data_v6, kBackwardData, 6)->Apply(stage_args);

@@ -35,6 +35,10 @@
 //   7  stride 1 and dilation 1 (padding <= R-1, S-1): no im2col; the input
 //      copied S times into a zero-padded flat layout, R GEMMs of depth S*C on
 //      shifted views of it (kernels/cpu/conv2d.cpp); other geometries as 6.
+//   8  3x3, stride 1, dilation 1, padding <= 2: Winograd F(2x2, 3x3) for
+//      forward and backward data (16 GEMMs of depth C on transformed tiles,
+//      2.25x fewer multiplications); backward filter and other geometries
+//      as 4.
 // Measurements and the reasons for the live choice: docs/PERF.md.
 #pragma once
 
@@ -56,7 +60,7 @@ struct Conv2dGeom {
 };
 
 constexpr int kConv2dKernelVersion = 4;
-constexpr int kConv2dNumKernelVersions = 8;
+constexpr int kConv2dNumKernelVersions = 9;
 
 template <class T>
 void conv2d_forward_cpu(const Conv2dGeom& g,

@@ -125,7 +125,12 @@ TEST(Conv, KernelVersionsMatchReference) {
                             {2, 1, 32, 32, 2, 3, 3, 1, 1, 1, 1, 1, 1},
                             // Stride 1, dilation 1, uneven padding: version 7's
                             // shifted layout with pad_h = 0 < R-1 and pad_w = S-1.
-                            {2, 3, 6, 9, 4, 3, 5, 1, 1, 0, 4, 1, 1}};
+                            {2, 3, 6, 9, 4, 3, 5, 1, 1, 0, 4, 1, 1},
+                            // 3x3 stride 1: version 8's Winograd tiles, with
+                            // partial tiles (odd output sizes) and pads 0 and 2.
+                            {2, 3, 7, 6, 4, 3, 3, 1, 1, 0, 2, 1, 1},
+                            {1, 2, 5, 9, 3, 3, 3, 1, 1, 2, 2, 1, 1},
+                            {2, 5, 4, 4, 3, 3, 3, 1, 1, 1, 0, 1, 1}};
   for (const ConvCase& c : cases) check_versions_against_reference(c);
 }
 
@@ -140,6 +145,12 @@ TEST(Conv, KernelVersionsMatchReferenceInShiftedChunks) {
   // Version 7 caps its shifted input at 2^22 elements: 3 taps * 64 channels *
   // 4 images of 79*79 padded positions is over, so it runs 2 chunks of 2.
   check_versions_against_reference({4, 64, 78, 78, 1, 3, 3, 1, 1, 1, 1, 1, 1}, 7);
+}
+
+TEST(Conv, KernelVersionsMatchReferenceInWinogradChunks) {
+  // Version 8 caps V and M at 2^23 elements: 16 * 64 channels * 32*32 tiles
+  // = 2^20 per image, so 9 images run as chunks of 8 and 1.
+  check_versions_against_reference({9, 64, 64, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1}, 8);
 }
 
 TEST(Conv, Gradcheck) {
