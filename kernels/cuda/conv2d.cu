@@ -150,22 +150,9 @@ std::map<Key, std::unique_ptr<Plan>> g_plans;
 std::atomic<int64_t> g_find_calls{0};
 
 Key make_key(int device, cudnnDataType_t dtype, bool tf32, const Conv2dGeom& g) {
-  return {device,
-          static_cast<int64_t>(dtype),
-          dtype == CUDNN_DATA_FLOAT && tf32,
-          g.B,
-          g.C,
-          g.H,
-          g.W,
-          g.K,
-          g.R,
-          g.S,
-          g.stride_h,
-          g.stride_w,
-          g.pad_h,
-          g.pad_w,
-          g.dil_h,
-          g.dil_w};
+  const int64_t dt = dtype, precision = dtype == CUDNN_DATA_FLOAT && tf32 ? 1 : 0;
+  return {device, dt,  precision,  g.B,        g.C,     g.H,     g.W,     g.K,
+          g.R,    g.S, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w};
 }
 
 std::unique_ptr<Plan> make_plan(cudnnDataType_t dtype, bool tf32, const Conv2dGeom& g) {

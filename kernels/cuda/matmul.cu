@@ -154,8 +154,8 @@ void gemm_batched_cuda(cublasHandle_t handle, bool allow_tf32, int64_t batch, bo
     return;
   }
   const ColMajor g = col_major(trans_a, trans_b, M, N, K, lda, ldb, ldc);
-  // Offset of C's last element from its first: a later entry of a run must
-  // start beyond it, or the batched kernel's blocks would race on C.
+  // Elements from C's first to just past its last: the next entry of a run
+  // must start at least this far on, or the batched kernel would race on C.
   const int64_t c_extent = (M - 1) * static_cast<int64_t>(g.ldc) + N;
   for (int64_t i = 0; i < batch;) {
     int64_t n = 1;
