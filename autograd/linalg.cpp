@@ -1,6 +1,8 @@
 // matmul and linear: shape checks, broadcasting of batch dims, dispatch to
-// gemm_cpu / gemm_batched_cpu (kernels/matmul.h) and the backward next to
-// each forward. The backward passes use the same graph-free products.
+// gemm_cpu / gemm_batched_cpu (kernels/matmul.h) or, for CUDA tensors, to
+// gemm_cuda / gemm_batched_cuda (kernels/cuda/matmul_cuda.h, cuBLAS), and
+// the backward next to each forward. The backward passes use the same
+// graph-free products, so they run on the device of their inputs.
 #include "autograd/linalg.h"
 
 #include <algorithm>
@@ -8,6 +10,11 @@
 #include "autograd/node.h"
 #include "autograd/shape_ops.h"
 #include "kernels/matmul.h"
+
+#ifdef SIRS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/matmul_cuda.h"
+#endif
 
 namespace sirs {
 
@@ -65,7 +72,7 @@ std::vector<int64_t> batch_offsets(const Tensor& t, const Shape& batch) {
 }
 
 // Graph-free batched product: a [..., M, K], b [..., K, N] (batch dims
-// broadcast) -> a new contiguous [batch..., M, N].
+// broadcast) -> a new contiguous [batch..., M, N] on their device.
 Tensor bmm_raw(const Tensor& a_in, const Tensor& b_in) {
   MatLayout la, lb;
   Tensor a = blas_ready(a_in, &la), b = blas_ready(b_in, &lb);
@@ -74,14 +81,22 @@ Tensor bmm_raw(const Tensor& a_in, const Tensor& b_in) {
   Shape out_shape = batch;
   out_shape.push_back(M);
   out_shape.push_back(N);
-  Tensor out = empty(out_shape, Options(a.dtype()));
+  Tensor out = empty(out_shape, Options(a.dtype(), a.device()));
   int64_t nb = shape_numel(batch);
   std::vector<int64_t> ao = batch_offsets(a, batch), bo = batch_offsets(b, batch), co(nb);
   for (int64_t i = 0; i < nb; ++i) co[i] = i * M * N;
   dispatch_float(a.dtype(), "matmul", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    gemm_batched_cpu<T>(nb, la.trans, lb.trans, M, N, K, T(1), a.data<T>(), ao.data(), la.ld,
-                        b.data<T>(), bo.data(), lb.ld, T(0), out.data<T>(), co.data(), N);
+    if (a.device().is_cuda()) {
+      SIRS_IF_CUDA("matmul", gemm_batched_cuda<T>(cublas_handle(a.device().index),
+                                                  math_precision() == MathPrecision::TF32, nb,
+                                                  la.trans, lb.trans, M, N, K, T(1), a.data<T>(),
+                                                  ao.data(), la.ld, b.data<T>(), bo.data(), lb.ld,
+                                                  T(0), out.data<T>(), co.data(), N));
+    } else {
+      gemm_batched_cpu<T>(nb, la.trans, lb.trans, M, N, K, T(1), a.data<T>(), ao.data(), la.ld,
+                          b.data<T>(), bo.data(), lb.ld, T(0), out.data<T>(), co.data(), N);
+    }
   });
   return out;
 }
@@ -95,8 +110,7 @@ Tensor transpose_last(const Tensor& t) {
 
 void check_operands(const char* op, const Tensor& a, const Tensor& b) {
   SIRS_CHECK(a.defined() && b.defined(), ValueError, op, ": undefined operand");
-  check_cpu(op, a);
-  check_cpu(op, b);
+  check_same_device(op, a, b);
   check_float(op, a);
   check_same_dtype(op, a, b);
 }
@@ -148,7 +162,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
              shape_str(weight.shape()), ")");
   int64_t in = weight.shape()[1], out = weight.shape()[0];
   if (bias.defined()) {
-    check_cpu("linear", bias);
+    check_same_device("linear", x, bias);
     check_same_dtype("linear", x, bias);
     SIRS_CHECK(bias.dim() == 1 && bias.shape()[0] == out, ShapeError, "linear: bias ",
                shape_str(bias.shape()), " does not match weight ", shape_str(weight.shape()));
@@ -158,11 +172,20 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   MatLayout lx, lw;
   Tensor xf = blas_ready(view::reshape(x, {rows, in}), &lx);
   Tensor wt = blas_ready(view::permute(weight, {1, 0}), &lw);  // [in, out]
-  Tensor y = empty({rows, out}, Options(x.dtype()));
+  Tensor y = empty({rows, out}, Options(x.dtype(), x.device()));
   Tensor bc = bias.defined() ? view::contiguous(bias) : Tensor();
   dispatch_float(x.dtype(), "linear", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* yp = y.data<T>();
+    if (x.device().is_cuda()) {
+      // y = bias broadcast over the rows, then the GEMM accumulates onto it.
+      if (bc.defined()) view::copy_into(y, view::expand(bc, {rows, out}));
+      SIRS_IF_CUDA("linear", gemm_cuda<T>(cublas_handle(x.device().index),
+                                          math_precision() == MathPrecision::TF32, lx.trans,
+                                          lw.trans, rows, out, in, T(1), xf.data<T>(), lx.ld,
+                                          wt.data<T>(), lw.ld, T(bc.defined() ? 1 : 0), yp, out));
+      return;
+    }
     if (bc.defined()) {
       const T* bp = bc.data<T>();
       for (int64_t r = 0; r < rows; ++r) std::copy(bp, bp + out, yp + r * out);
@@ -185,7 +208,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     Tensor dx, dw, db;
     if (gx) dx = view::view_only(bmm_raw(dy, sw), x_shape);  // [rows, out] x [out, in]
     if (gw) dw = bmm_raw(transpose_last(dy), sx);            // [out, rows] x [rows, in]
-    if (gb) db = view::reshape(bmm_raw(ones({1, rows}, Options(dy.dtype())), dy), {out});
+    if (gb)
+      db = view::reshape(bmm_raw(ones({1, rows}, Options(dy.dtype(), dy.device())), dy), {out});
     std::vector<Tensor> g = {dx, dw};
     if (has_bias) g.push_back(db);
     return g;
