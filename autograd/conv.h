@@ -1,5 +1,5 @@
-// 2-D convolution with autograd (PyTorch's conv2d without groups). CPU only
-// for now (CUDA: issue #3); float32 and float64.
+// 2-D convolution with autograd (PyTorch's conv2d without groups). CPU, or CUDA
+// through cuDNN (kernels/cuda/conv2d_cuda.h); float32 and float64.
 #pragma once
 
 #include "tensor/tensor.h"

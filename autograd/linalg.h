@@ -1,4 +1,5 @@
-// Matrix products with autograd. CPU only for now (CUDA: issue #3); float32
+// Matrix products with autograd. CPU (OpenBLAS) or CUDA (cuBLAS,
+// kernels/cuda/matmul_cuda.h); float32
 // and float64. Inputs may be any view: a transposed operand is handed to
 // BLAS as a transpose flag, other layouts are made contiguous first.
 #pragma once

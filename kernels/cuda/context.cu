@@ -27,7 +27,10 @@ std::mutex g_mutex;
 std::vector<std::unique_ptr<DeviceContext>> g_contexts;
 
 // The context of `device`, its stream created; handles come on demand.
+// With several GPUs it also makes `device` current, so the kernels,
+// cuBLAS and cuDNN calls that follow go to the device whose stream they use.
 DeviceContext& context(int device) {
+  if (cuda_device_count() > 1) SIRS_CUDA_CHECK(cudaSetDevice(device));
   std::lock_guard<std::mutex> lock(g_mutex);
   int n = cuda_device_count();
   SIRS_CHECK(device >= 0 && device < n, DeviceError, "cuda:", device, " does not exist (",

@@ -73,8 +73,10 @@ __device__ __forceinline__ T warp_max(T v) {
 }
 
 // Sum of v over the block (blockDim.x a multiple of 32, at most 1024); every
-// thread gets the result. `shared` holds 32 T. Starts and ends with a
-// __syncthreads so it can be called several times in a row.
+// thread gets the result. `shared` holds 32 T. Starts with a
+// __syncthreads, so a second call cannot overwrite `shared` before every
+// thread has read the first call's partials: it can be called several times
+// in a row.
 template <class T>
 __device__ T block_sum(T v, T* shared) {
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = (blockDim.x + 31) >> 5;
