@@ -1,14 +1,22 @@
-// cat, stack, index_select and gather with their backwards. cat copies each
-// input into its slab of the output through the strided copy kernel
-// (kernels/copy.h) and its backward hands each input its slab of dout;
-// index_select and gather run the kernels in kernels/index.h, whose
-// backwards add duplicate indices' gradients in a fixed order.
+// cat, stack, index_select and gather with their backwards. On the CPU cat
+// copies each input into its slab of the output through the strided copy
+// kernel (kernels/copy.h) and its backward hands each input its slab of
+// dout; on CUDA one launch copies all inputs (and one splits dout).
+// index_select and gather run the kernels in kernels/index.h (CPU) or
+// kernels/cuda/index_cuda.h, whose backwards add duplicate indices'
+// gradients in a fixed order on both devices. Indices live on the input's
+// device; out-of-range ones are the same IndexError on both.
 #include "autograd/index_ops.h"
 
 #include <vector>
 
 #include "autograd/node.h"
 #include "kernels/index.h"
+
+#ifdef SIRS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/index_cuda.h"
+#endif
 
 namespace sirs {
 
@@ -27,22 +35,86 @@ void dispatch_index(DType t, const char* op, F&& fn) {
   }
 }
 
-// IndexError naming the first index outside [0, size).
-void check_index_range(const char* op, const int64_t* idx, int64_t n, int64_t size, int64_t dim,
+[[noreturn]] void throw_index_range(const char* op, int64_t value, int64_t j, int64_t size,
+                                    int64_t dim, const Shape& x_shape) {
+  throw IndexError(str_cat(op, ": index ", value, " (element ", j,
+                           " of the index) is out of range for dim ", dim, " of size ", size,
+                           " (input ", shape_str(x_shape), ")"));
+}
+
+// IndexError naming the first index outside [0, size); idx is contiguous,
+// on either device (on CUDA the check runs there and reads back one word).
+void check_index_range(const char* op, const Tensor& idx, int64_t size, int64_t dim,
                        const Shape& x_shape) {
+  const int64_t n = idx.numel();
+  if (idx.device().is_cuda()) {
+    int64_t j = 0, value = 0;
+    bool ok = true;
+    SIRS_IF_CUDA(op, ok = index_check_cuda(idx.data<int64_t>(), n, size, &j, &value,
+                                           idx.device().index, cuda_stream(idx.device().index)));
+    if (!ok) throw_index_range(op, value, j, size, dim, x_shape);
+    return;
+  }
+  const int64_t* p = idx.data<int64_t>();
   for (int64_t j = 0; j < n; ++j)
-    SIRS_CHECK(idx[j] >= 0 && idx[j] < size, IndexError, op, ": index ", idx[j], " (element ", j,
-               " of the index) is out of range for dim ", dim, " of size ", size, " (input ",
-               shape_str(x_shape), ")");
+    if (p[j] < 0 || p[j] >= size) throw_index_range(op, p[j], j, size, dim, x_shape);
 }
 
 void check_index_tensor(const char* op, const Tensor& x, const Tensor& index) {
-  check_cpu(op, x);
-  check_cpu(op, index);
+  check_same_device(op, x, index);
   SIRS_CHECK(index.dtype() == DType::I64, DTypeError, op, ": index must be int64, got ",
              dtype_name(index.dtype()), " ", shape_str(index.shape()));
   SIRS_CHECK(x.dim() >= 1, ShapeError, op, ": input must have at least one dim, got ",
              shape_str(x.shape()));
+}
+
+// Products of the sizes before and after dim d.
+void outer_inner(const Shape& s, int64_t d, int64_t* outer, int64_t* inner) {
+  *outer = 1;
+  *inner = 1;
+  for (int64_t k = 0; k < d; ++k) *outer *= s[static_cast<size_t>(k)];
+  for (size_t k = static_cast<size_t>(d) + 1; k < s.size(); ++k) *inner *= s[k];
+}
+
+// cat on CUDA: every tensor seen as [outer, size(d) * inner]; non-contiguous
+// inputs are made contiguous first, then one launch copies them all.
+void cat_forward_on_cuda(const Tensor& out, const std::vector<Tensor>& xs, int64_t d) {
+  int64_t outer = 1, inner = 1;
+  outer_inner(out.shape(), d, &outer, &inner);
+  std::vector<Tensor> keep;  // alive until the launch is queued
+  std::vector<const void*> ptrs;
+  std::vector<int64_t> widths;
+  for (const Tensor& x : xs) {
+    keep.push_back(view::contiguous(x));
+    ptrs.push_back(keep.back().raw_data());
+    widths.push_back(x.size(d) * inner);
+  }
+  SIRS_IF_CUDA("cat", cat_forward_cuda(out.raw_data(), static_cast<int>(dtype_size(out.dtype())),
+                                       ptrs.data(), widths.data(), static_cast<int>(xs.size()),
+                                       outer, cuda_stream(out.device().index)));
+}
+
+// The backward of cat on CUDA: one launch splits dout into fresh gradients.
+std::vector<Tensor> cat_backward_on_cuda(const Tensor& dout, int64_t d,
+                                         const std::vector<int64_t>& lengths) {
+  Tensor g = view::contiguous(dout);
+  int64_t outer = 1, inner = 1;
+  outer_inner(g.shape(), d, &outer, &inner);
+  std::vector<Tensor> grads;
+  std::vector<void*> ptrs;
+  std::vector<int64_t> widths;
+  for (int64_t len : lengths) {
+    Shape s = g.shape();
+    s[static_cast<size_t>(d)] = len;
+    grads.push_back(empty(s, Options(g.dtype(), g.device())));
+    ptrs.push_back(grads.back().raw_data());
+    widths.push_back(len * inner);
+  }
+  SIRS_IF_CUDA("cat backward",
+               cat_backward_cuda(g.raw_data(), static_cast<int>(dtype_size(g.dtype())),
+                                 ptrs.data(), widths.data(), static_cast<int>(lengths.size()),
+                                 outer, cuda_stream(g.device().index)));
+  return grads;
 }
 
 }  // namespace
@@ -71,13 +143,16 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   Tensor out = empty(out_shape, Options(x0.dtype(), x0.device()));
   std::vector<int64_t> starts, lengths;
   int64_t off = 0;
+  const bool on_cuda = x0.device().is_cuda();
   for (const Tensor& x : xs) {
-    if (x.numel() > 0) view::copy_into(view::narrow(out, d, off, x.size(d)), x);
+    if (!on_cuda && x.numel() > 0) view::copy_into(view::narrow(out, d, off, x.size(d)), x);
     starts.push_back(off);
     lengths.push_back(x.size(d));
     off += x.size(d);
   }
+  if (on_cuda) cat_forward_on_cuda(out, xs, d);
   record("cat", {out}, xs, [d, starts, lengths](const std::vector<Tensor>& douts) {
+    if (douts[0].device().is_cuda()) return cat_backward_on_cuda(douts[0], d, lengths);
     std::vector<Tensor> grads;
     for (size_t i = 0; i < starts.size(); ++i)
       grads.push_back(view::contiguous(view::narrow(douts[0], d, starts[i], lengths[i])));
@@ -109,27 +184,37 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   int64_t d = wrap_dim(dim, x.dim(), op);
   Tensor idx = view::contiguous(index).detach();
   int64_t L = idx.numel(), N = x.size(d);
-  check_index_range(op, idx.data<int64_t>(), L, N, d, x.shape());
+  check_index_range(op, idx, N, d, x.shape());
   int64_t outer = 1, inner = 1;
-  for (int64_t k = 0; k < d; ++k) outer *= x.size(k);
-  for (int64_t k = d + 1; k < x.dim(); ++k) inner *= x.size(k);
+  outer_inner(x.shape(), d, &outer, &inner);
   Shape out_shape = x.shape();
   out_shape[d] = L;
   Tensor xc = view::contiguous(x);
-  Tensor out = empty(out_shape, Options(x.dtype()));
+  Tensor out = empty(out_shape, Options(x.dtype(), x.device()));
   dispatch_index(x.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    index_select_forward_cpu<T>(xc.data<T>(), idx.data<int64_t>(), outer, N, inner, L,
-                                out.data<T>());
+    if (x.device().is_cuda())
+      SIRS_IF_CUDA(op, index_select_forward_cuda<T>(xc.data<T>(), idx.data<int64_t>(), outer, N,
+                                                    inner, L, out.data<T>(),
+                                                    cuda_stream(x.device().index)));
+    else
+      index_select_forward_cpu<T>(xc.data<T>(), idx.data<int64_t>(), outer, N, inner, L,
+                                  out.data<T>());
   });
   Shape in_shape = x.shape();
   return record1(op, out, {x}, [=](const Tensor& dout) {
     Tensor g = view::contiguous(dout);
-    Tensor dx = empty(in_shape, Options(g.dtype()));
+    Tensor dx = empty(in_shape, Options(g.dtype(), g.device()));
     dispatch_float(g.dtype(), "index_select backward", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      index_select_backward_cpu<T>(g.data<T>(), idx.data<int64_t>(), outer, N, inner, L,
-                                   dx.data<T>(), T(0));
+      if (g.device().is_cuda())
+        SIRS_IF_CUDA("index_select backward",
+                     index_select_backward_cuda<T>(g.data<T>(), idx.data<int64_t>(), outer, N,
+                                                   inner, L, dx.data<T>(), T(0),
+                                                   cuda_stream(g.device().index)));
+      else
+        index_select_backward_cpu<T>(g.data<T>(), idx.data<int64_t>(), outer, N, inner, L,
+                                     dx.data<T>(), T(0));
     });
     return std::vector<Tensor>{dx};
   });
@@ -149,7 +234,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
                " in dim ", k, " (only dim ", d, " may differ freely)");
   Tensor idx = view::contiguous(index).detach();
   int64_t N = x.size(d), L = index.size(d);
-  check_index_range(op, idx.data<int64_t>(), idx.numel(), N, d, x.shape());
+  check_index_range(op, idx, N, d, x.shape());
   // Cut x down to the index's sizes outside dim so both share [outer, ., inner].
   Tensor xn = x;
   for (int64_t k = 0; k < x.dim(); ++k)
@@ -159,22 +244,32 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   for (int64_t k = 0; k < d; ++k) outer *= index.size(k);
   for (int64_t k = d + 1; k < x.dim(); ++k) inner *= index.size(k);
   Tensor xc = view::contiguous(xn);
-  Tensor out = empty(index.shape(), Options(x.dtype()));
+  Tensor out = empty(index.shape(), Options(x.dtype(), x.device()));
   dispatch_index(x.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    gather_forward_cpu<T>(xc.data<T>(), idx.data<int64_t>(), outer, N, inner, L, out.data<T>());
+    if (x.device().is_cuda())
+      SIRS_IF_CUDA(op, gather_forward_cuda<T>(xc.data<T>(), idx.data<int64_t>(), outer, N, inner,
+                                              L, out.data<T>(), cuda_stream(x.device().index)));
+    else
+      gather_forward_cpu<T>(xc.data<T>(), idx.data<int64_t>(), outer, N, inner, L,
+                            out.data<T>());
   });
   Shape in_shape = x.shape();
   return record1(op, out, {x}, [=](const Tensor& dout) {
     Tensor g = view::contiguous(dout);
-    Tensor dxn = empty(xn_shape, Options(g.dtype()));
+    Tensor dxn = empty(xn_shape, Options(g.dtype(), g.device()));
     dispatch_float(g.dtype(), "gather backward", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      gather_backward_cpu<T>(g.data<T>(), idx.data<int64_t>(), outer, N, inner, L, dxn.data<T>(),
-                             T(0));
+      if (g.device().is_cuda())
+        SIRS_IF_CUDA("gather backward",
+                     gather_backward_cuda<T>(g.data<T>(), idx.data<int64_t>(), outer, N, inner, L,
+                                             dxn.data<T>(), T(0), cuda_stream(g.device().index)));
+      else
+        gather_backward_cpu<T>(g.data<T>(), idx.data<int64_t>(), outer, N, inner, L,
+                               dxn.data<T>(), T(0));
     });
     if (xn_shape == in_shape) return std::vector<Tensor>{dxn};
-    Tensor dx = zeros(in_shape, Options(g.dtype()));
+    Tensor dx = zeros(in_shape, Options(g.dtype(), g.device()));
     Tensor box = dx;
     for (size_t k = 0; k < in_shape.size(); ++k)
       if (xn_shape[k] < in_shape[k]) box = view::narrow(box, static_cast<int64_t>(k), 0, xn_shape[k]);

@@ -1,13 +1,26 @@
 // Adam, SGD, gradient clipping and StepLR (semantics in layers/optim.h; the
-// arithmetic is in kernels/cpu/optim.cpp).
+// arithmetic is in kernels/cpu/optim.cpp and kernels/cuda/optim.cu).
+//
+// Devices: parameters may live on the CPU or on CUDA. CPU parameters are
+// updated one by one as before; CUDA parameters are collected during a step
+// and updated together, one multi-tensor launch per (device, dtype) group.
+// Optimizer state lives on its parameter's device; state_dict() exports CPU
+// copies (a checkpoint does not depend on where training ran) and
+// load_state_dict() copies the state back to each parameter's device.
 #include "layers/optim.h"
 
 #include <cmath>
 #include <map>
 #include <unordered_set>
+#include <utility>
 
 #include "autograd/node.h"
 #include "kernels/optim.h"
+
+#ifdef SIRS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/optim_cuda.h"
+#endif
 
 namespace sirs {
 
@@ -27,8 +40,7 @@ struct Contig {
 Tensor grad_for(const char* op, const Tensor& p, size_t i) {
   Tensor g = p.grad();
   if (!g.defined()) return g;
-  check_cpu(op, p);
-  check_cpu(op, g);
+  check_same_device(op, p, g);
   SIRS_CHECK(g.dtype() == p.dtype(), DTypeError, op, ": parameter ", i, " is ",
              dtype_name(p.dtype()), " but its grad is ", dtype_name(g.dtype()));
   return view::contiguous(g);
@@ -117,6 +129,142 @@ Tensor copy_like(const Tensor& t, const Tensor& p) {
   return out;
 }
 
+// A fresh contiguous CPU copy of optimizer state, for state_dict().
+Tensor export_copy(const Tensor& t) {
+  return t.device().is_cpu() ? view::clone(t) : view::to_device(t, Device::cpu());
+}
+
+// One CUDA parameter's update, collected during step() and run with the
+// others of its device and dtype in one launch.
+struct AdamCudaJob {
+  Tensor param, grad, exp_avg, exp_avg_sq;
+  int64_t step;
+};
+
+struct SgdCudaJob {
+  Tensor param, grad, momentum_buf;  // momentum_buf undefined when momentum == 0
+  bool first;
+};
+
+#ifdef SIRS_WITH_CUDA
+
+// Positions of `ts` grouped by (device, dtype), in order within a group.
+std::vector<std::vector<size_t>> device_dtype_groups(const std::vector<Tensor>& ts) {
+  std::map<std::pair<int, int>, std::vector<size_t>> m;
+  for (size_t k = 0; k < ts.size(); ++k)
+    m[{ts[k].device().index, static_cast<int>(ts[k].dtype())}].push_back(k);
+  std::vector<std::vector<size_t>> out;
+  for (auto& e : m) out.push_back(std::move(e.second));
+  return out;
+}
+
+void adam_step_on_cuda(const std::vector<AdamCudaJob>& jobs, double lr, const AdamOptions& o) {
+  std::vector<Tensor> params;
+  for (const AdamCudaJob& j : jobs) params.push_back(j.param);
+  for (const std::vector<size_t>& group : device_dtype_groups(params)) {
+    const Tensor& p0 = jobs[group[0]].param;
+    const int dev = p0.device().index;
+    dispatch_float(p0.dtype(), "Adam.step", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      std::vector<Contig> works;
+      works.reserve(group.size());
+      std::vector<AdamTensorCuda<T>> table;
+      for (size_t k : group) {
+        const AdamCudaJob& j = jobs[k];
+        works.emplace_back(j.param);
+        table.push_back(AdamTensorCuda<T>{works.back().work.template data<T>(),
+                                          j.grad.template data<T>(),
+                                          j.exp_avg.template data<T>(),
+                                          j.exp_avg_sq.template data<T>(), j.param.numel(),
+                                          j.step});
+      }
+      adam_step_cuda<T>(table.data(), static_cast<int>(table.size()), lr, o.beta1, o.beta2, o.eps,
+                        o.weight_decay, dev, cuda_stream(dev));
+      for (const Contig& w : works) w.write_back();
+    });
+  }
+}
+
+void sgd_step_on_cuda(const std::vector<SgdCudaJob>& jobs, double lr, const SGDOptions& o) {
+  std::vector<Tensor> params;
+  for (const SgdCudaJob& j : jobs) params.push_back(j.param);
+  for (const std::vector<size_t>& group : device_dtype_groups(params)) {
+    const Tensor& p0 = jobs[group[0]].param;
+    const int dev = p0.device().index;
+    dispatch_float(p0.dtype(), "SGD.step", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      std::vector<Contig> works;
+      works.reserve(group.size());
+      std::vector<SgdTensorCuda<T>> table;
+      for (size_t k : group) {
+        const SgdCudaJob& j = jobs[k];
+        works.emplace_back(j.param);
+        table.push_back(SgdTensorCuda<T>{
+            works.back().work.template data<T>(), j.grad.template data<T>(),
+            j.momentum_buf.defined() ? j.momentum_buf.template data<T>() : nullptr,
+            j.param.numel(), j.first});
+      }
+      sgd_step_cuda<T>(table.data(), static_cast<int>(table.size()), lr, o.momentum, o.dampening,
+                       o.weight_decay, o.nesterov, dev, cuda_stream(dev));
+      for (const Contig& w : works) w.write_back();
+    });
+  }
+}
+
+// Sum of squares of CUDA gradients: per device, every dtype group adds into
+// one device scalar, read back once.
+double sum_squares_on_cuda(const std::vector<Tensor>& grads) {
+  double sum_sq = 0.0;
+  std::map<int, Tensor> totals;  // device -> its float64 scalar accumulator
+  for (const std::vector<size_t>& group : device_dtype_groups(grads)) {
+    const Tensor& g0 = grads[group[0]];
+    const int dev = g0.device().index;
+    auto it = totals.find(dev);
+    const bool first = it == totals.end();
+    if (first) it = totals.emplace(dev, empty({}, Options(DType::F64, g0.device()))).first;
+    double* total = it->second.data<double>();
+    dispatch_float(g0.dtype(), "clip_grad_norm_", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      std::vector<Tensor> keep;  // contiguous copies alive until the launch is queued
+      std::vector<const T*> xs;
+      std::vector<int64_t> ns;
+      for (size_t k : group) {
+        keep.push_back(view::contiguous(grads[k]));
+        xs.push_back(keep.back().template data<T>());
+        ns.push_back(grads[k].numel());
+      }
+      sum_squares_cuda<T>(xs.data(), ns.data(), static_cast<int>(xs.size()), total,
+                          first ? 0.0 : 1.0, dev, cuda_stream(dev));
+    });
+  }
+  for (const auto& e : totals) sum_sq += e.second.item();
+  return sum_sq;
+}
+
+void scale_on_cuda(const std::vector<Tensor>& grads, double alpha) {
+  for (const std::vector<size_t>& group : device_dtype_groups(grads)) {
+    const Tensor& g0 = grads[group[0]];
+    const int dev = g0.device().index;
+    dispatch_float(g0.dtype(), "clip_grad_norm_", [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      std::vector<Contig> works;
+      works.reserve(group.size());
+      std::vector<T*> xs;
+      std::vector<int64_t> ns;
+      for (size_t k : group) {
+        works.emplace_back(grads[k]);
+        xs.push_back(works.back().work.template data<T>());
+        ns.push_back(grads[k].numel());
+      }
+      scale_cuda<T>(xs.data(), ns.data(), static_cast<int>(xs.size()), alpha, dev,
+                    cuda_stream(dev));
+      for (const Contig& w : works) w.write_back();
+    });
+  }
+}
+
+#endif  // SIRS_WITH_CUDA
+
 }  // namespace
 
 // ------------------------------------------------------------ Optimizer
@@ -164,6 +312,7 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions opt)
 }
 
 void Adam::step() {
+  std::vector<AdamCudaJob> cuda_jobs;
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i];
     Tensor g = grad_for("Adam.step", p, i);
@@ -174,6 +323,10 @@ void Adam::step() {
       s.exp_avg_sq = zeros(p.shape(), Options(p.dtype(), p.device()));
     }
     s.step += 1;
+    if (p.device().is_cuda()) {
+      cuda_jobs.push_back(AdamCudaJob{p, g, s.exp_avg, s.exp_avg_sq, s.step});
+      continue;
+    }
     Contig w(p);
     dispatch_float(p.dtype(), "Adam.step", [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -183,6 +336,7 @@ void Adam::step() {
     });
     w.write_back();
   }
+  if (!cuda_jobs.empty()) SIRS_IF_CUDA("Adam.step", adam_step_on_cuda(cuda_jobs, lr_, opt_));
 }
 
 NamedTensors Adam::state_dict() const {
@@ -195,8 +349,8 @@ NamedTensors Adam::state_dict() const {
     const State& s = state_[i];
     if (s.step == 0) continue;
     out.emplace_back(str_cat(i, ".step"), scalar_tensor(static_cast<double>(s.step), DType::I64));
-    out.emplace_back(str_cat(i, ".exp_avg"), view::clone(s.exp_avg));
-    out.emplace_back(str_cat(i, ".exp_avg_sq"), view::clone(s.exp_avg_sq));
+    out.emplace_back(str_cat(i, ".exp_avg"), export_copy(s.exp_avg));
+    out.emplace_back(str_cat(i, ".exp_avg_sq"), export_copy(s.exp_avg_sq));
   }
   return out;
 }
@@ -250,6 +404,7 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions opt)
 }
 
 void SGD::step() {
+  std::vector<SgdCudaJob> cuda_jobs;
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i];
     Tensor g = grad_for("SGD.step", p, i);
@@ -260,6 +415,10 @@ void SGD::step() {
       buf = empty(p.shape(), Options(p.dtype(), p.device()));
       first = true;
     }
+    if (p.device().is_cuda()) {
+      cuda_jobs.push_back(SgdCudaJob{p, g, buf, first});
+      continue;
+    }
     Contig w(p);
     dispatch_float(p.dtype(), "SGD.step", [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -269,6 +428,7 @@ void SGD::step() {
     });
     w.write_back();
   }
+  if (!cuda_jobs.empty()) SIRS_IF_CUDA("SGD.step", sgd_step_on_cuda(cuda_jobs, lr_, opt_));
 }
 
 NamedTensors SGD::state_dict() const {
@@ -280,7 +440,7 @@ NamedTensors SGD::state_dict() const {
   out.emplace_back("nesterov", scalar_f64(opt_.nesterov ? 1.0 : 0.0));
   for (size_t i = 0; i < momentum_buffer_.size(); ++i)
     if (momentum_buffer_[i].defined())
-      out.emplace_back(str_cat(i, ".momentum_buffer"), view::clone(momentum_buffer_[i]));
+      out.emplace_back(str_cat(i, ".momentum_buffer"), export_copy(momentum_buffer_[i]));
   return out;
 }
 
@@ -310,13 +470,16 @@ void SGD::load_state_dict(const NamedTensors& state) {
 
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {
   SIRS_CHECK(max_norm >= 0, ValueError, "clip_grad_norm_: invalid max_norm ", max_norm);
-  std::vector<Tensor> grads;
+  std::vector<Tensor> grads, cuda_grads;
   double sum_sq = 0.0;
   for (size_t i = 0; i < params.size(); ++i) {
     if (!params[i].defined()) continue;
     Tensor g = params[i].grad();
     if (!g.defined()) continue;
-    check_cpu("clip_grad_norm_", g);
+    if (g.device().is_cuda()) {
+      cuda_grads.push_back(g);
+      continue;
+    }
     Tensor c = view::contiguous(g);
     sum_sq += dispatch_float(g.dtype(), "clip_grad_norm_", [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -324,9 +487,15 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {
     });
     grads.push_back(g);
   }
+  if (!cuda_grads.empty()) {
+    double cuda_sum_sq = 0.0;
+    SIRS_IF_CUDA("clip_grad_norm_", cuda_sum_sq = sum_squares_on_cuda(cuda_grads));
+    sum_sq += cuda_sum_sq;
+  }
   double total = std::sqrt(sum_sq);
   double coef = max_norm / (total + 1e-6);
   if (coef < 1.0) {
+    if (!cuda_grads.empty()) SIRS_IF_CUDA("clip_grad_norm_", scale_on_cuda(cuda_grads, coef));
     for (const Tensor& g : grads) {
       Contig w(g);
       dispatch_float(g.dtype(), "clip_grad_norm_", [&](auto tag) {
