@@ -113,8 +113,8 @@ TEST(CudaCrossEntropy, ParityRows) {
 
 TEST(CudaCrossEntropy, ParityPixels) {
   SIRS_REQUIRE_CUDA();
-  // [B, K, H, W]: the per-pixel kernels, odd H and W, batch 1, S = 1
-  // ([B, K, 1, 1] also takes the per-pixel path), ignore_index 255.
+  // [B, K, H, W]: the per-pixel kernels, odd H and W, batch 1, ignore_index
+  // 255; [B, K, 1, 1] (S = 1) takes the warp-per-row kernels as [B, K] does.
   for (int64_t K : {1, 3, 17}) {
     ce_parity("pixels", {1, K, 5, 7}, 255, 3, 200 + K);
     ce_parity("pixels", {2, K, 13, 3}, 255, 5, 210 + K);
@@ -350,21 +350,28 @@ TEST(CudaEmbedding, OutOfRangeIndexIsAnIndexErrorOnCuda) {
 
 TEST(CudaDropout, MaskIsBitIdenticalToTheCpu) {
   SIRS_REQUIRE_CUDA();
-  for (int64_t n : {1, 3, 37, 1000, 1000003})
+  struct Case {
+    int64_t n;
+    double p;
+    DType dt;
+  };
+  std::vector<Case> cases = {{1000003, 0.5, DType::F32}};  // ~2^20: many grid-stride steps
+  for (int64_t n : {1, 3, 37, 1000, 100003})
     for (double p : {0.1, 0.5, 0.9})
-      for (DType dt : {DType::F32, DType::F64}) {
-        Generator gc(77), gg(77);
-        gc.take(5);  // a non-zero first block
-        gg.take(5);
-        Tensor mc = dropout_mask({n}, p, Options(dt), &gc);
-        Tensor mg = dropout_mask({n}, p, Options(dt, Device::cuda()), &gg);
-        ASSERT_TRUE(mg.device().is_cuda()) << "the mask is made on the device";
-        EXPECT_EQ(mg.dtype(), dt);
-        expect_same_values(
-            mg.to_vector(), mc.to_vector(),
-            "mask n " + std::to_string(n) + " p " + std::to_string(p) + " " + dtype_name(dt));
-        EXPECT_EQ(gg.offset(), gc.offset());
-      }
+      for (DType dt : {DType::F32, DType::F64}) cases.push_back({n, p, dt});
+  for (const Case& c : cases) {
+    Generator gc(77), gg(77);
+    gc.take(5);  // a non-zero first block
+    gg.take(5);
+    Tensor mc = dropout_mask({c.n}, c.p, Options(c.dt), &gc);
+    Tensor mg = dropout_mask({c.n}, c.p, Options(c.dt, Device::cuda()), &gg);
+    ASSERT_TRUE(mg.device().is_cuda()) << "the mask is made on the device";
+    EXPECT_EQ(mg.dtype(), c.dt);
+    expect_same_values(
+        mg.to_vector(), mc.to_vector(),
+        "mask n " + std::to_string(c.n) + " p " + std::to_string(c.p) + " " + dtype_name(c.dt));
+    EXPECT_EQ(gg.offset(), gc.offset());
+  }
 }
 
 TEST(CudaDropout, ZeroAndOneProbabilities) {
