@@ -11,6 +11,12 @@
 
 #include "autograd/node.h"
 #include "autograd/shape_ops.h"
+#ifdef SIRS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/dropout_cuda.h"
+#include "kernels/cuda/embedding_cuda.h"
+#include "kernels/cuda/loss_cuda.h"
+#endif
 #include "kernels/dropout.h"
 #include "kernels/embedding.h"
 #include "kernels/loss.h"
@@ -60,10 +66,20 @@ double deterministic_sum(const T* v, int64_t n) {
 
 // ------------------------------------------------------------ embedding
 
+namespace {
+
+[[noreturn]] void throw_bad_embedding_index(int64_t value, int64_t n, const Tensor& indices,
+                                            const Tensor& weight) {
+  throw IndexError(str_cat("embedding: index ", value, " (element ", n, " of indices ",
+                           shape_str(indices.shape()), ") is out of range for V = ", weight.size(0),
+                           " rows of weight ", shape_str(weight.shape())));
+}
+
+}  // namespace
+
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx) {
   const char* op = "embedding";
-  check_cpu(op, weight);
-  check_cpu(op, indices);
+  check_same_device(op, weight, indices);
   check_float(op, weight);
   SIRS_CHECK(weight.dim() == 2, ShapeError, "embedding: weight must be [V, E], got ",
              shape_str(weight.shape()));
@@ -72,29 +88,54 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
   int64_t V = weight.size(0), E = weight.size(1);
   SIRS_CHECK(padding_idx < V, ValueError, "embedding: padding_idx ", padding_idx,
              " is outside the vocabulary of V = ", V, " rows");
+  const Device dev = weight.device();
   Tensor idx = view::contiguous(indices);
-  const int64_t* ip = idx.data<int64_t>();
   int64_t N = idx.numel();
-  for (int64_t n = 0; n < N; ++n)
-    SIRS_CHECK(ip[n] >= 0 && ip[n] < V, IndexError, "embedding: index ", ip[n], " (element ", n,
-               " of indices ", shape_str(indices.shape()), ") is out of range for V = ", V,
-               " rows of weight ", shape_str(weight.shape()));
   Shape out_shape = indices.shape();
   out_shape.push_back(E);
   Tensor w = view::contiguous(weight);
-  Tensor out = empty(out_shape, Options(weight.dtype()));
+  Tensor out = empty(out_shape, Options(weight.dtype(), dev));
+  // CPU: the indices are checked before the gather. CUDA: during it, on the
+  // device; one int64 comes back (a sync) and names the first bad element.
+  Tensor bad;
+  if (dev.is_cuda()) {
+    bad = empty({1}, Options(DType::I64, dev));
+  } else {
+    const int64_t* ip = idx.data<int64_t>();
+    for (int64_t n = 0; n < N; ++n)
+      if (ip[n] < 0 || ip[n] >= V) throw_bad_embedding_index(ip[n], n, indices, weight);
+  }
   dispatch_float(weight.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    embedding_forward_cpu<T>(w.data<T>(), ip, N, E, out.data<T>());
+    if (dev.is_cuda())
+      SIRS_IF_CUDA(
+          op, embedding_forward_cuda<T>(w.data<T>(), idx.data<int64_t>(), N, E, V, out.data<T>(),
+                                        bad.data<int64_t>(), cuda_stream(dev.index)));
+    else
+      embedding_forward_cpu<T>(w.data<T>(), idx.data<int64_t>(), N, E, out.data<T>());
   });
+  if (bad.defined()) {
+    int64_t n = static_cast<int64_t>(bad.item());
+    if (n >= 0) {
+      Tensor value = view::narrow(view::reshape(idx, {N}), 0, n, 1);
+      throw_bad_embedding_index(static_cast<int64_t>(value.item()), n, indices, weight);
+    }
+  }
   Tensor saved_idx = idx.detach();
   return record1(op, out, {weight}, [saved_idx, V, E, padding_idx](const Tensor& dout) {
     Tensor g = dense(dout, dout.dtype());
-    Tensor dw = empty({V, E}, Options(g.dtype()));
+    const Device gdev = g.device();
+    Tensor dw = empty({V, E}, Options(g.dtype(), gdev));
     dispatch_float(g.dtype(), "embedding backward", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      embedding_backward_cpu<T>(g.data<T>(), saved_idx.data<int64_t>(), saved_idx.numel(), E, V,
-                                padding_idx, dw.data<T>(), T(0));
+      if (gdev.is_cuda())
+        SIRS_IF_CUDA("embedding backward",
+                     embedding_backward_cuda<T>(g.data<T>(), saved_idx.data<int64_t>(),
+                                                saved_idx.numel(), E, V, padding_idx, dw.data<T>(),
+                                                T(0), gdev.index, cuda_stream(gdev.index)));
+      else
+        embedding_backward_cpu<T>(g.data<T>(), saved_idx.data<int64_t>(), saved_idx.numel(), E, V,
+                                  padding_idx, dw.data<T>(), T(0));
     });
     return std::vector<Tensor>{dw};
   });
@@ -102,48 +143,61 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
 
 // ------------------------------------------------------------ dropout
 
+namespace {
+
+// out = src * mask elementwise on their (common) device; src any layout.
+Tensor apply_dropout_mask(const Tensor& src, const Tensor& mask, const char* op) {
+  Tensor s = dense(src, mask.dtype());
+  const Device dev = mask.device();
+  Tensor out = empty(mask.shape(), Options(mask.dtype(), dev));
+  dispatch_float(mask.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (dev.is_cuda())
+      SIRS_IF_CUDA(op, dropout_apply_cuda<T>(s.data<T>(), mask.data<T>(), out.data<T>(),
+                                             out.numel(), cuda_stream(dev.index)));
+    else
+      dropout_apply_cpu<T>(s.data<T>(), mask.data<T>(), out.data<T>(), out.numel());
+  });
+  return out;
+}
+
+}  // namespace
+
 Tensor dropout_mask(const Shape& shape, double p, Options o, Generator* gen) {
   SIRS_CHECK(p >= 0 && p <= 1, ValueError, "dropout_mask: p = ", p, " is outside [0, 1]");
   Generator& g = gen ? *gen : default_generator();
   int64_t n = shape_numel(shape);
   uint64_t first = g.take(static_cast<uint64_t>((n + 3) / 4));
-  Tensor mask = empty(shape, Options(o.dtype));
+  Tensor mask = empty(shape, o);  // made where it is used: no host round trip on CUDA
   uint32_t threshold = dropout_threshold(p);
   double scale = p < 1 ? 1.0 / (1.0 - p) : 0.0;
   dispatch_float(o.dtype, "dropout_mask", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    dropout_mask_cpu<T>(mask.data<T>(), n, g.seed(), first, threshold, static_cast<T>(scale));
+    if (o.device.is_cuda())
+      SIRS_IF_CUDA("dropout_mask",
+                   dropout_mask_cuda<T>(mask.data<T>(), n, g.seed(), first, threshold,
+                                        static_cast<T>(scale), cuda_stream(o.device.index)));
+    else
+      dropout_mask_cpu<T>(mask.data<T>(), n, g.seed(), first, threshold, static_cast<T>(scale));
   });
-  return o.device.is_cpu() ? mask : view::to_device(mask, o.device);
+  return mask;
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   const char* op = "dropout";
   SIRS_CHECK(p >= 0 && p <= 1, ValueError, "dropout: p = ", p, " is outside [0, 1]");
   if (!training || p == 0) return x;
-  check_cpu(op, x);
   check_float(op, x);
   if (p == 1) {
-    Tensor out = zeros(x.shape(), Options(x.dtype()));
+    Tensor out = zeros(x.shape(), Options(x.dtype(), x.device()));
     return record1(op, out, {x}, [](const Tensor& dout) {
-      return std::vector<Tensor>{zeros(dout.shape(), Options(dout.dtype()))};
+      return std::vector<Tensor>{zeros(dout.shape(), Options(dout.dtype(), dout.device()))};
     });
   }
-  Tensor mask = dropout_mask(x.shape(), p, Options(x.dtype()), gen);
-  Tensor xc = view::contiguous(x);
-  Tensor out = empty(x.shape(), Options(x.dtype()));
-  dispatch_float(x.dtype(), op, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    dropout_apply_cpu<T>(xc.data<T>(), mask.data<T>(), out.data<T>(), x.numel());
-  });
+  Tensor mask = dropout_mask(x.shape(), p, Options(x.dtype(), x.device()), gen);
+  Tensor out = apply_dropout_mask(x, mask, op);
   return record1(op, out, {x}, [mask](const Tensor& dout) {
-    Tensor g = dense(dout, mask.dtype());
-    Tensor dx = empty(mask.shape(), Options(mask.dtype()));
-    dispatch_float(mask.dtype(), "dropout backward", [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      dropout_apply_cpu<T>(g.data<T>(), mask.data<T>(), dx.data<T>(), dx.numel());
-    });
-    return std::vector<Tensor>{dx};
+    return std::vector<Tensor>{apply_dropout_mask(dout, mask, "dropout backward")};
   });
 }
 
@@ -183,11 +237,21 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
 
 // ------------------------------------------------------------ cross_entropy
 
+namespace {
+
+[[noreturn]] void throw_bad_target(int64_t value, int64_t e, const Tensor& target, int64_t K,
+                                   int64_t ignore_index) {
+  throw IndexError(str_cat("cross_entropy: target value ", value, " (element ", e, " of target ",
+                           shape_str(target.shape()), ") is outside [0, K) for K = ", K,
+                           " classes and is not ignore_index (", ignore_index, ")"));
+}
+
+}  // namespace
+
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight,
                      int64_t ignore_index, Reduction reduction) {
   const char* op = "cross_entropy";
-  check_cpu(op, logits);
-  check_cpu(op, target);
+  check_same_device(op, logits, target);
   check_float(op, logits);
   SIRS_CHECK(logits.dim() == 2 || logits.dim() == 4, ShapeError,
              "cross_entropy: logits must be [B, K] or [B, K, H, W], got ",
@@ -206,7 +270,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
   int64_t S = logits.dim() == 4 ? logits.size(2) * logits.size(3) : 1;
   Tensor w;
   if (weight.defined()) {
-    check_cpu(op, weight);
+    check_same_device(op, logits, weight);
     check_same_dtype(op, logits, weight);
     SIRS_CHECK(weight.shape() == Shape{K}, ShapeError, "cross_entropy: weight ",
                shape_str(weight.shape()), " must be [K] = [", K, "] for logits ",
@@ -214,50 +278,98 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
     w = view::contiguous(weight).detach();
   }
   Tensor tc = view::contiguous(target).detach();
-  const int64_t* tp = tc.data<int64_t>();
-  for (int64_t e = 0; e < B * S; ++e)
-    SIRS_CHECK(tp[e] == ignore_index || (tp[e] >= 0 && tp[e] < K), IndexError,
-               "cross_entropy: target value ", tp[e], " (element ", e, " of target ",
-               shape_str(target.shape()), ") is outside [0, K) for K = ", K,
-               " classes and is not ignore_index (", ignore_index, ")");
-
   Tensor x = view::contiguous(logits).detach();
   DType dt = logits.dtype();
-  Tensor loss = empty(tshape, Options(dt));
-  Tensor lse = empty(tshape, Options(dt));
-  double total = 0, wsum = 0;
+  const Device dev = logits.device();
+  Tensor loss = empty(tshape, Options(dt, dev));
+  Tensor lse = empty(tshape, Options(dt, dev));
+  Tensor out;
+  double wsum = 0;  // the mean's denominator (CPU)
+  Tensor wsum_dev;  // the same on the device, for the backward (CUDA, mean)
+
+  // CPU: the targets are checked first. CUDA: by the forward kernel, on the
+  // device; one int64 comes back (a sync) and names the first bad element.
+  Tensor bad;
+  if (dev.is_cuda()) {
+    bad = empty({1}, Options(DType::I64, dev));
+    if (reduction == Reduction::Mean) wsum_dev = empty({}, Options(DType::F64, dev));
+  } else {
+    const int64_t* tp = tc.data<int64_t>();
+    for (int64_t e = 0; e < B * S; ++e)
+      if (tp[e] != ignore_index && (tp[e] < 0 || tp[e] >= K))
+        throw_bad_target(tp[e], e, target, K, ignore_index);
+  }
+  if (reduction != Reduction::None) out = empty({}, Options(dt, dev));
   dispatch_float(dt, op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* wp = w.defined() ? w.data<T>() : nullptr;
+    const int64_t* tp = tc.data<int64_t>();
+    if (dev.is_cuda()) {
+      SIRS_IF_CUDA(op, cross_entropy_forward_cuda<T>(x.data<T>(), tp, wp, ignore_index, B, K, S,
+                                                     loss.data<T>(), lse.data<T>(),
+                                                     bad.data<int64_t>(), cuda_stream(dev.index)));
+      if (reduction != Reduction::None)
+        SIRS_IF_CUDA(
+            op, cross_entropy_reduce_cuda<T>(loss.data<T>(), tp, wp, ignore_index, B * S, K,
+                                             reduction == Reduction::Mean, out.data<T>(),
+                                             wsum_dev.defined() ? wsum_dev.data<double>() : nullptr,
+                                             dev.index, cuda_stream(dev.index)));
+      return;
+    }
     cross_entropy_forward_cpu<T>(x.data<T>(), tp, wp, ignore_index, B, K, S, loss.data<T>(),
                                  lse.data<T>());
-    if (reduction != Reduction::None) total = deterministic_sum(loss.data<T>(), B * S);
+    if (reduction == Reduction::None) return;
+    double total = deterministic_sum(loss.data<T>(), B * S);
     if (reduction == Reduction::Mean)
       for (int64_t e = 0; e < B * S; ++e)
         if (tp[e] != ignore_index) wsum += wp ? static_cast<double>(wp[tp[e]]) : 1.0;
+    // Mean: 0 / 0 = NaN when every element is ignored, as in PyTorch.
+    out.data<T>()[0] = static_cast<T>(reduction == Reduction::Mean ? total / wsum : total);
   });
-
-  Tensor out;
+  if (bad.defined()) {
+    int64_t e = static_cast<int64_t>(bad.item());
+    if (e >= 0) {
+      Tensor value = view::narrow(view::reshape(tc, {B * S}), 0, e, 1);
+      throw_bad_target(static_cast<int64_t>(value.item()), e, target, K, ignore_index);
+    }
+  }
   if (reduction == Reduction::None) out = loss;
-  else if (reduction == Reduction::Sum) out = scalar_tensor(total, Options(dt));
-  else out = scalar_tensor(total / wsum, Options(dt));  // 0 / 0 = NaN when all are ignored
 
   return record1(op, out, {logits}, [=](const Tensor& dout) {
+    const Device gdev = x.device();
+    // g: the upstream gradient per element (none) or one shared value with
+    // the reduction folded in (sum: dout; mean: dout / wsum).
     Tensor g;
     int64_t g_stride = 0;
     if (reduction == Reduction::None) {
       g = dense(dout, dt);
       g_stride = 1;
+    } else if (gdev.is_cuda()) {
+      g = dense(dout, dt);  // stays on the device; the mean scales it there
     } else {
       double scale = reduction == Reduction::Mean ? 1.0 / wsum : 1.0;
       g = scalar_tensor(dout.item() * scale, Options(dt));
     }
-    Tensor dx = empty(x.shape(), Options(dt));
+    Tensor dx = empty(x.shape(), Options(dt, gdev));
     dispatch_float(dt, "cross_entropy backward", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* wp = w.defined() ? w.data<T>() : nullptr;
-      cross_entropy_backward_cpu<T>(x.data<T>(), tc.data<int64_t>(), wp, ignore_index,
-                                    lse.data<T>(), g.data<T>(), g_stride, B, K, S, dx.data<T>());
+      if (gdev.is_cuda()) {
+        Tensor gs = g;
+        if (reduction == Reduction::Mean) {
+          gs = empty({}, Options(dt, gdev));
+          SIRS_IF_CUDA("cross_entropy backward",
+                       cross_entropy_mean_grad_cuda<T>(g.data<T>(), wsum_dev.data<double>(),
+                                                       gs.data<T>(), cuda_stream(gdev.index)));
+        }
+        SIRS_IF_CUDA("cross_entropy backward",
+                     cross_entropy_backward_cuda<T>(
+                         x.data<T>(), tc.data<int64_t>(), wp, ignore_index, lse.data<T>(),
+                         gs.data<T>(), g_stride, B, K, S, dx.data<T>(), cuda_stream(gdev.index)));
+      } else {
+        cross_entropy_backward_cpu<T>(x.data<T>(), tc.data<int64_t>(), wp, ignore_index,
+                                      lse.data<T>(), g.data<T>(), g_stride, B, K, S, dx.data<T>());
+      }
     });
     return std::vector<Tensor>{dx};
   });
@@ -276,8 +388,7 @@ Tensor rows_along(const Tensor& t, const Shape& shape, const Shape& perm) {
 
 Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim, double eps) {
   const char* op = "cosine_similarity";
-  check_cpu(op, a);
-  check_cpu(op, b);
+  check_same_device(op, a, b);
   check_float(op, a);
   check_same_dtype(op, a, b);
   SIRS_CHECK(eps >= 0, ValueError, "cosine_similarity: eps = ", eps, " must be >= 0");
@@ -295,23 +406,35 @@ Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim, double e
   perm.push_back(d);
   int64_t D = full_shape[d], M = shape_numel(out_shape);
   Tensor ar = rows_along(a, full_shape, perm), br = rows_along(b, full_shape, perm);
-  Tensor out = empty(out_shape, Options(a.dtype()));
+  const Device dev = a.device();
+  Tensor out = empty(out_shape, Options(a.dtype(), dev));
   dispatch_float(a.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    cosine_similarity_forward_cpu<T>(ar.data<T>(), br.data<T>(), M, D, eps, out.data<T>());
+    if (dev.is_cuda())
+      SIRS_IF_CUDA(op, cosine_similarity_forward_cuda<T>(ar.data<T>(), br.data<T>(), M, D, eps,
+                                                         out.data<T>(), cuda_stream(dev.index)));
+    else
+      cosine_similarity_forward_cpu<T>(ar.data<T>(), br.data<T>(), M, D, eps, out.data<T>());
   });
   Tensor sa = a.detach(), sb = b.detach();
   return record1(op, out, {a, b}, [=](const Tensor& dout) {
     DType dt = sa.dtype();
+    const Device gdev = sa.device();
     Tensor ar2 = rows_along(sa, full_shape, perm), br2 = rows_along(sb, full_shape, perm);
     Tensor g = dense(dout, dt);
     Shape rows_shape = out_shape;
     rows_shape.push_back(D);
-    Tensor da = empty(rows_shape, Options(dt)), db = empty(rows_shape, Options(dt));
+    Tensor da = empty(rows_shape, Options(dt, gdev)), db = empty(rows_shape, Options(dt, gdev));
     dispatch_float(dt, "cosine_similarity backward", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      cosine_similarity_backward_cpu<T>(ar2.data<T>(), br2.data<T>(), g.data<T>(), M, D, eps,
-                                        da.data<T>(), db.data<T>());
+      if (gdev.is_cuda())
+        SIRS_IF_CUDA("cosine_similarity backward",
+                     cosine_similarity_backward_cuda<T>(ar2.data<T>(), br2.data<T>(), g.data<T>(),
+                                                        M, D, eps, da.data<T>(), db.data<T>(),
+                                                        cuda_stream(gdev.index)));
+      else
+        cosine_similarity_backward_cpu<T>(ar2.data<T>(), br2.data<T>(), g.data<T>(), M, D, eps,
+                                          da.data<T>(), db.data<T>());
     });
     // Undo the permutation, then sum over the dims each input was broadcast in.
     Shape inv(perm.size());

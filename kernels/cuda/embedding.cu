@@ -1,0 +1,180 @@
+// Embedding forward (row gather) and backward (row scatter-add) on CUDA
+// (contract: kernels/embedding.h; launchers: kernels/cuda/embedding_cuda.h).
+//
+//   out[n, :]     = weight[idx[n], :]
+//   dweight[v, :] = beta * dweight[v, :] + sum_{idx[n] == v} dout[n, :]   (v != padding_idx)
+//
+// Forward, embedding_forward_kernel_v1 (live): one block per row n in a
+// grid-stride loop over rows, its threads striding over E (coalesced reads
+// of the weight row and writes of the output row). The same pass checks the
+// index: a bad one records min(n) in first_bad with an integer atomicMin
+// (order-independent, so the reported element is the CPU's: the first).
+//
+// Backward, deterministic without float atomics (a float atomicAdd would
+// make repeated indices sum in a run-dependent order):
+//   1. keys = idx, values = n (iota); cub::DeviceRadixSort::SortPairs on the
+//      low ceil(log2 V) bits. Radix sort is stable, so equal indices keep
+//      increasing n.
+//   2. embedding_segments_kernel_v1: seg_start[v] = first position j of key
+//      v in the sorted order (or -1: nobody uses row v).
+//   3. embedding_backward_kernel_v1 (live): one block per row v, threads
+//      over E; each dweight[v, e] is written once: beta * old (or 0) plus the
+//      dout rows of its segment in sorted, i.e. increasing-n, order. That is
+//      exactly the CPU's summation order: same bits for beta = 0 and 1.
+// A very frequent index makes one long serial segment (its row's threads
+// loop over all its occurrences); with vocabulary-sized V and batch-sized N
+// that is a few hundred adds, cheaper than any tree for such sizes.
+//
+// Tests: make test GTEST_FILTER='CudaEmbedding*:NNEmbedding*'
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <cub/device/device_radix_sort.cuh>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/embedding_cuda.h"
+#include "kernels/cuda/launch.h"
+
+namespace sirs {
+
+namespace {
+
+// Threads for a block that strides over a row of E elements: a multiple of
+// 32 from 32 to 256, no more than the row needs.
+int row_threads(int64_t E) {
+  int64_t t = (E + 31) / 32 * 32;
+  if (t < 32) t = 32;
+  if (t > 256) t = 256;
+  return static_cast<int>(t);
+}
+
+// Blocks for one-block-per-row grid-stride loops over `rows` rows.
+int row_blocks(int64_t rows) {
+  int64_t b = rows < 1 ? 1 : rows;
+  if (b > 65535 * 8) b = 65535 * 8;
+  return static_cast<int>(b);
+}
+
+// a * b rounded once, never fused with a following add (nvcc contracts
+// a * b + c into an FMA by default; the CPU scales first, then adds).
+__device__ __forceinline__ float mul_rn(float a, float b) { return __fmul_rn(a, b); }
+__device__ __forceinline__ double mul_rn(double a, double b) { return __dmul_rn(a, b); }
+
+}  // namespace
+
+template <class T>
+static __global__ void embedding_forward_kernel_v1(const T* weight, const int64_t* idx, int64_t N,
+                                                   int64_t E, int64_t V, T* out,
+                                                   unsigned long long* first_bad) {
+  for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
+    int64_t v = idx[n];
+    if (v < 0 || v >= V) {  // uniform over the block: every thread read the same v
+      if (threadIdx.x == 0) atomicMin(first_bad, static_cast<unsigned long long>(n));
+      continue;
+    }
+    const T* src = weight + v * E;
+    T* dst = out + n * E;
+    for (int64_t e = threadIdx.x; e < E; e += blockDim.x) dst[e] = src[e];
+  }
+}
+
+static __global__ void embedding_iota_kernel_v1(int64_t* values, int64_t N) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < N;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    values[i] = i;
+}
+
+// seg_start[v] = j for the first j of each run of equal sorted keys.
+// (The key < V test only guards memory against a caller that broke the
+// contract by passing unchecked indices.)
+static __global__ void embedding_segments_kernel_v1(const unsigned long long* keys, int64_t N,
+                                                    int64_t V, int64_t* seg_start) {
+  for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < N;
+       j += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    if ((j == 0 || keys[j] != keys[j - 1]) && keys[j] < static_cast<unsigned long long>(V))
+      seg_start[keys[j]] = j;
+}
+
+template <class T>
+static __global__ void embedding_backward_kernel_v1(const T* dout,
+                                                    const unsigned long long* keys,  // sorted
+                                                    const int64_t* rows,  // n of each key
+                                                    const int64_t* seg_start, int64_t N, int64_t E,
+                                                    int64_t V, int64_t padding_idx, T* dweight,
+                                                    T beta) {
+  for (int64_t v = blockIdx.x; v < V; v += gridDim.x) {
+    int64_t s = v == padding_idx ? -1 : seg_start[v];
+    T* dw = dweight + v * E;
+    for (int64_t e = threadIdx.x; e < E; e += blockDim.x) {
+      T acc = beta == T(0) ? T(0) : (beta == T(1) ? dw[e] : mul_rn(beta, dw[e]));
+      if (s >= 0)
+        for (int64_t j = s; j < N && keys[j] == static_cast<unsigned long long>(v); ++j)
+          acc += dout[rows[j] * E + e];
+      dw[e] = acc;
+    }
+  }
+}
+
+template <class T>
+void embedding_forward_cuda(const T* weight, const int64_t* idx, int64_t N, int64_t E, int64_t V,
+                            T* out, int64_t* first_bad, cudaStream_t stream) {
+  // All ones = -1 as int64 and the largest value for the unsigned atomicMin.
+  SIRS_CUDA_CHECK(cudaMemsetAsync(first_bad, 0xFF, sizeof(int64_t), stream));
+  if (N <= 0) return;
+  embedding_forward_kernel_v1<T><<<row_blocks(N), row_threads(E), 0, stream>>>(
+      weight, idx, N, E, V, out, reinterpret_cast<unsigned long long*>(first_bad));
+  SIRS_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T>
+void embedding_backward_cuda(const T* dout, const int64_t* idx, int64_t N, int64_t E, int64_t V,
+                             int64_t padding_idx, T* dweight, T beta, int device,
+                             cudaStream_t stream) {
+  if (V <= 0) return;
+  CudaBuffer seg(static_cast<size_t>(V) * sizeof(int64_t), device);
+  SIRS_CUDA_CHECK(cudaMemsetAsync(seg.get(), 0xFF, seg.size(), stream));  // -1: unused row
+  // Declared here so the sorted arrays outlive the backward kernel's launch
+  // (released to the cache afterwards; later users queue behind it on the
+  // same stream).
+  CudaBuffer pairs(static_cast<size_t>(N > 0 ? N : 0) * 3 * sizeof(int64_t), device);
+  const unsigned long long* keys_sorted = nullptr;
+  const int64_t* rows_sorted = nullptr;
+  if (N > 0) {
+    constexpr int kThreads = 256;
+    int64_t* values = pairs.as<int64_t>();
+    unsigned long long* keys_out = reinterpret_cast<unsigned long long*>(values + N);
+    int64_t* values_out = values + 2 * N;
+    embedding_iota_kernel_v1<<<cuda_blocks(N, kThreads), kThreads, 0, stream>>>(values, N);
+    SIRS_CUDA_CHECK(cudaGetLastError());
+    // Indices are in [0, V): as unsigned keys only the low bits differ.
+    int end_bit = 1;
+    while (end_bit < 64 && (1ULL << end_bit) < static_cast<unsigned long long>(V)) ++end_bit;
+    const unsigned long long* keys_in = reinterpret_cast<const unsigned long long*>(idx);
+    size_t temp_bytes = 0;
+    SIRS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, keys_in, keys_out, values,
+                                                    values_out, N, 0, end_bit, stream));
+    CudaBuffer temp(temp_bytes, device);
+    SIRS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp.get(), temp_bytes, keys_in, keys_out,
+                                                    values, values_out, N, 0, end_bit, stream));
+    embedding_segments_kernel_v1<<<cuda_blocks(N, kThreads), kThreads, 0, stream>>>(
+        keys_out, N, V, seg.as<int64_t>());
+    SIRS_CUDA_CHECK(cudaGetLastError());
+    keys_sorted = keys_out;
+    rows_sorted = values_out;
+  }
+  embedding_backward_kernel_v1<T><<<row_blocks(V), row_threads(E), 0, stream>>>(
+      dout, keys_sorted, rows_sorted, seg.as<int64_t>(), N, E, V, padding_idx, dweight, beta);
+  SIRS_CUDA_CHECK(cudaGetLastError());
+}
+
+template void embedding_forward_cuda<float>(const float*, const int64_t*, int64_t, int64_t, int64_t,
+                                            float*, int64_t*, cudaStream_t);
+template void embedding_forward_cuda<double>(const double*, const int64_t*, int64_t, int64_t,
+                                             int64_t, double*, int64_t*, cudaStream_t);
+template void embedding_backward_cuda<float>(const float*, const int64_t*, int64_t, int64_t,
+                                             int64_t, int64_t, float*, float, int, cudaStream_t);
+template void embedding_backward_cuda<double>(const double*, const int64_t*, int64_t, int64_t,
+                                              int64_t, int64_t, double*, double, int, cudaStream_t);
+
+}  // namespace sirs
