@@ -1,6 +1,7 @@
 // Neural-network ops: embedding lookup, dropout, softmax / log-softmax,
 // cross-entropy, cosine similarity. Each is differentiable (backward next to
-// the forward in nn.cpp) and computes in float32 or float64 on the CPU.
+// the forward in nn.cpp) and computes in float32 or float64 on the input's
+// device (CPU, or CUDA: kernels/cuda/{loss,embedding,dropout}_cuda.h).
 #pragma once
 
 #include <cstdint>

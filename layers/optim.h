@@ -9,8 +9,9 @@
 //   "nesterov", and "i.momentum_buffer" once it exists.
 //
 // step() skips parameters whose grad is undefined (their state is left as
-// it is, like PyTorch). Updates are graph-free. CPU tensors for now (CUDA:
-// issue #3).
+// it is, like PyTorch). Updates are graph-free. CPU or CUDA tensors: state
+// lives on its parameter's device (one fused launch per step on CUDA) and
+// state_dict() exports CPU copies.
 #pragma once
 
 #include <cstdint>
@@ -99,8 +100,9 @@ class SGD : public Optimizer {
 
 // torch.nn.utils.clip_grad_norm_ (L2): total = sqrt(sum over all grads of
 // g^2); when max_norm / (total + 1e-6) < 1 every grad is scaled by it.
-// Parameters without a grad are skipped. Returns total (a NaN or inf total
-// is returned as is and nothing is scaled).
+// Parameters without a grad are skipped. Returns total; a NaN total scales
+// nothing, an infinite one scales every grad by 0 (as PyTorch without
+// error_if_nonfinite).
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm);
 
 // The lr for `last_epoch` completed scheduler steps: base_lr * gamma^(last_epoch / step_size).
