@@ -1,15 +1,20 @@
-// max_pool2d: checks, dispatch to kernels/pool.h, and the backward, which
-// scatters dy through the argmax indices saved by the forward.
+// max_pool2d: checks, dispatch to kernels/pool.h (CPU) or
+// kernels/cuda/pool_cuda.h (CUDA), and the backward, which scatters dy
+// through the argmax indices saved by the forward (on the input's device).
 #include "autograd/pool.h"
 
 #include "autograd/node.h"
 #include "kernels/pool.h"
 
+#ifdef SIRS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/pool_cuda.h"
+#endif
+
 namespace sirs {
 
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   SIRS_CHECK(x.defined(), ValueError, "max_pool2d: undefined input");
-  check_cpu("max_pool2d", x);
   check_float("max_pool2d", x);
   SIRS_CHECK(x.dim() == 4, ShapeError, "max_pool2d: expected input [B, C, H, W], got ",
              shape_str(x.shape()));
@@ -25,18 +30,31 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
   g.Ho = pool2d_out_size(g.H, kernel, stride, padding);
   g.Wo = pool2d_out_size(g.W, kernel, stride, padding);
   Tensor xc = view::contiguous(x);
-  Tensor y = empty({g.B, g.C, g.Ho, g.Wo}, Options(x.dtype()));
-  Tensor idx = empty({g.B, g.C, g.Ho, g.Wo}, Options(DType::I64));
+  const Device dev = x.device();
+  Tensor y = empty({g.B, g.C, g.Ho, g.Wo}, Options(x.dtype(), dev));
+  Tensor idx = empty({g.B, g.C, g.Ho, g.Wo}, Options(DType::I64, dev));
   dispatch_float(x.dtype(), "max_pool2d", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    max_pool2d_forward_cpu<T>(g, xc.data<T>(), y.data<T>(), idx.data<int64_t>());
+    if (dev.is_cuda())
+      SIRS_IF_CUDA("max_pool2d",
+                   max_pool2d_forward_cuda<T>(g, xc.data<T>(), y.data<T>(), idx.data<int64_t>(),
+                                              cuda_stream(dev.index)));
+    else
+      max_pool2d_forward_cpu<T>(g, xc.data<T>(), y.data<T>(), idx.data<int64_t>());
   });
   return record1("max_pool2d", y, {x}, [g, idx](const Tensor& dy_in) -> std::vector<Tensor> {
+    check_same_device("max_pool2d backward", dy_in, idx);
     Tensor dy = view::contiguous(dy_in);
-    Tensor dx = empty({g.B, g.C, g.H, g.W}, Options(dy.dtype()));
+    const Device dev = idx.device();
+    Tensor dx = empty({g.B, g.C, g.H, g.W}, Options(dy.dtype(), dev));
     dispatch_float(dy.dtype(), "max_pool2d backward", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      max_pool2d_backward_cpu<T>(g, dy.data<T>(), idx.data<int64_t>(), T(0), dx.data<T>());
+      if (dev.is_cuda())
+        SIRS_IF_CUDA("max_pool2d backward",
+                     max_pool2d_backward_cuda<T>(g, dy.data<T>(), idx.data<int64_t>(), T(0),
+                                                 dx.data<T>(), cuda_stream(dev.index)));
+      else
+        max_pool2d_backward_cpu<T>(g, dy.data<T>(), idx.data<int64_t>(), T(0), dx.data<T>());
     });
     return {dx};
   });
