@@ -22,7 +22,8 @@
 // The r and z pre-activations are plain sums, so their input-side and
 // hidden-side gradients are equal: the backward writes each once.
 //
-// Outputs are overwritten (never read). In the forward r, z and n are all
+// Outputs are overwritten (never read) and must not overlap any input (the
+// CUDA kernels read through __restrict__ pointers). In the forward r, z and n are all
 // given or all null (inference: nothing is saved for a backward); in the
 // backward any output pointer may be null and is then skipped.
 // CPU: kernels/cpu/gru.cpp; CUDA launchers: kernels/cuda/gru_cuda.h.
