@@ -17,12 +17,14 @@
 // norm            batch_norm group_norm layer_norm
 // nn              embedding dropout dropout_mask softmax log_softmax cross_entropy
 //                 cosine_similarity
+// gru             gru_cell gru_unbind
 #pragma once
 
 #include "autograd/adaptive_pool.h"
 #include "autograd/conv.h"
 #include "autograd/elementwise.h"
 #include "autograd/grad_mode.h"
+#include "autograd/gru.h"
 #include "autograd/index_ops.h"
 #include "autograd/linalg.h"
 #include "autograd/nn.h"

@@ -89,15 +89,16 @@ Tensor SkipThoughtsGRU::forward(const Tensor& emb, const Tensor& lengths, const 
 
   const SkipThoughtsGRUCell& c = *gru_cell;
   // Time-major [steps, B, E] so that each step's projection is a contiguous
-  // [B, H] block. One product per gate (not one on the concatenated [3H, E]
-  // weight): the backward of each per-step select scatters into a zero
-  // tensor of the whole projection's shape, so [steps, B, H] per gate costs a
-  // third of [steps, B, 3H] there.
+  // [B, H] block of [steps, B, H]. One product per gate: each gate's input
+  // has its own mask.
   Tensor x = emb.narrow(1, 0, steps).transpose(0, 1).contiguous();
-  // [steps, B, H] each
   Tensor xr = linear(masked(x, masks.ir), c.weight_ir->weight, c.weight_ir->bias);
   Tensor xz = linear(masked(x, masks.ii), c.weight_ii->weight, c.weight_ii->bias);
   Tensor xn = linear(masked(x, masks.in), c.weight_in->weight, c.weight_in->bias);
+  // The steps as views, one node per gate whose backward assembles the
+  // [steps, B, H] gradient once (select() per step would build a full-size
+  // gradient at every step: O(steps^2) memory traffic).
+  std::vector<Tensor> xr_t = gru_unbind(xr), xz_t = gru_unbind(xz), xn_t = gru_unbind(xn);
   // Without hidden masks the three hidden products share their input and can
   // be one [B, H] x [H, 3H] product per step. Only without a graph, though:
   // with one, the per-step gradients of the concatenated weight would be
@@ -121,10 +122,7 @@ Tensor SkipThoughtsGRU::forward(const Tensor& emb, const Tensor& lengths, const 
       hz = linear(masked(h, masks.hi), c.weight_hi->weight);
       hn = linear(masked(h, masks.hn), c.weight_hn->weight);
     }
-    Tensor r = sigmoid(add(xr.select(0, t), hr));
-    Tensor z = sigmoid(add(xz.select(0, t), hz));
-    Tensor n = tanh(add(xn.select(0, t), mul(r, hn)));
-    h = add(mul(rsub(1.0, z), n), mul(z, h));
+    h = sirs::gru_cell(xr_t[t], xz_t[t], xn_t[t], hr, hz, hn, h);
     hs.push_back(h);
   }
   // Row (length_b - 1) * B + b of the stacked states [steps * B, H].

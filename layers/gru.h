@@ -20,8 +20,9 @@
 // Cost: the input projections of all T steps are one [T*B, E] x [E, H]
 // product per gate, before the time loop; each step then does three
 // [B, H] x [H, H] products (one on the concatenated weights when there are no
-// hidden masks and no graph is recorded). Backward through time is the
-// autograd graph.
+// hidden masks and no graph is recorded) and one fused gate op, gru_cell
+// (autograd/gru.h). Backward through time is the autograd graph; the steps
+// of the input projections are gru_unbind views, so it costs O(T).
 #pragma once
 
 #include <cstdint>
