@@ -1,7 +1,9 @@
-// Elementwise ops: checks, dispatch to kernels/cpu/elementwise.cpp, and
-// each backward beside its forward. Backward closures compute only the
-// gradients of inputs that need one, reusing these same ops (the engine
-// runs backward with grad mode off, so nothing is recorded there).
+// Elementwise ops: checks, dispatch to kernels/cpu/elementwise.cpp or
+// kernels/cuda/elementwise.cu by the inputs' device, and each backward
+// beside its forward. Every tensor an op makes lives on its inputs' device.
+// Backward closures compute only the gradients of inputs that need one,
+// reusing these same ops (the engine runs backward with grad mode off, so
+// nothing is recorded there), so they follow the device too.
 #include "autograd/elementwise.h"
 
 #include <cmath>
@@ -11,6 +13,11 @@
 #include "autograd/node.h"
 #include "autograd/shape_ops.h"
 #include "kernels/elementwise.h"
+
+#ifdef SIRS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/elementwise_cuda.h"
+#endif
 
 namespace sirs {
 
@@ -22,13 +29,14 @@ Shape broadcast_strides(const Tensor& t, const Shape& out) {
 }
 
 // A 0-d tensor holding s in t's dtype and device.
-Tensor scalar_like(const Tensor& t, double s) { return scalar_tensor(s, Options(t.dtype(), t.device())); }
+Tensor scalar_like(const Tensor& t, double s) {
+  return scalar_tensor(s, Options(t.dtype(), t.device()));
+}
 
 void check_binary(const char* op, const Tensor& a, const Tensor& b) {
   check_float(op, a);
   check_same_dtype(op, a, b);
   check_same_device(op, a, b);
-  check_cpu(op, a);
 }
 
 // In-place writes need one memory location per element.
@@ -69,12 +77,18 @@ Tensor binary_raw(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = binary_name(op);
   check_binary(name, a, b);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor out = empty(shape, Options(a.dtype()));
+  Tensor out = empty(shape, Options(a.dtype(), a.device()));
   Shape as = broadcast_strides(a, shape), bs = broadcast_strides(b, shape);
   dispatch_float(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    binary_forward_cpu<T>(op, out.data<T>(), a.data<T>(), as.data(), b.data<T>(), bs.data(),
-                          shape.data(), static_cast<int>(shape.size()));
+    if (a.device().is_cuda())
+      SIRS_IF_CUDA(name, binary_forward_cuda<T>(op, out.data<T>(), a.data<T>(), as.data(),
+                                                b.data<T>(), bs.data(), shape.data(),
+                                                static_cast<int>(shape.size()),
+                                                cuda_stream(a.device().index)));
+    else
+      binary_forward_cpu<T>(op, out.data<T>(), a.data<T>(), as.data(), b.data<T>(), bs.data(),
+                            shape.data(), static_cast<int>(shape.size()));
   });
   return out;
 }
@@ -114,13 +128,17 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
 
 Tensor unary(const char* name, UnaryOp op, const Tensor& a, double p0 = 0, double p1 = 0) {
   check_float(name, a);
-  check_cpu(name, a);
   Tensor x = view::contiguous(a);
-  Tensor y = empty(a.shape(), Options(a.dtype()));
+  Tensor y = empty(a.shape(), Options(a.dtype(), a.device()));
   dispatch_float(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    unary_forward_cpu<T>(op, y.data<T>(), x.data<T>(), x.numel(), static_cast<T>(p0),
-                         static_cast<T>(p1));
+    if (a.device().is_cuda())
+      SIRS_IF_CUDA(name, unary_forward_cuda<T>(op, y.data<T>(), x.data<T>(), x.numel(),
+                                               static_cast<T>(p0), static_cast<T>(p1),
+                                               cuda_stream(a.device().index)));
+    else
+      unary_forward_cpu<T>(op, y.data<T>(), x.data<T>(), x.numel(), static_cast<T>(p0),
+                           static_cast<T>(p1));
   });
   bool uses_y = op == UnaryOp::Exp || op == UnaryOp::Sqrt || op == UnaryOp::Sigmoid ||
                 op == UnaryOp::Tanh;
@@ -128,12 +146,21 @@ Tensor unary(const char* name, UnaryOp op, const Tensor& a, double p0 = 0, doubl
   Tensor xd = uses_x ? x.detach() : Tensor(), yd = uses_y ? y.detach() : Tensor();
   return record1(name, y, {a}, [=](const Tensor& dout) -> std::vector<Tensor> {
     Tensor dy = view::contiguous(dout);
-    Tensor dx = empty(dy.shape(), Options(dy.dtype()));
+    const Tensor& saved = uses_x ? xd : yd;
+    if (saved.defined()) check_same_device(name, dy, saved);
+    Tensor dx = empty(dy.shape(), Options(dy.dtype(), dy.device()));
     dispatch_float(dy.dtype(), name, [&](auto tag) {
       using T = typename decltype(tag)::type;
-      unary_backward_cpu<T>(op, dx.data<T>(), dy.data<T>(), uses_x ? xd.data<T>() : nullptr,
-                            uses_y ? yd.data<T>() : nullptr, dy.numel(), static_cast<T>(p0),
-                            static_cast<T>(p1));
+      const T* xp = uses_x ? xd.data<T>() : nullptr;
+      const T* yp = uses_y ? yd.data<T>() : nullptr;
+      if (dy.device().is_cuda())
+        SIRS_IF_CUDA(name, unary_backward_cuda<T>(op, dx.data<T>(), dy.data<T>(), xp, yp,
+                                                  dy.numel(), static_cast<T>(p0),
+                                                  static_cast<T>(p1),
+                                                  cuda_stream(dy.device().index)));
+      else
+        unary_backward_cpu<T>(op, dx.data<T>(), dy.data<T>(), xp, yp, dy.numel(),
+                              static_cast<T>(p0), static_cast<T>(p1));
     });
     return {dx};
   });
@@ -154,21 +181,25 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   const char* name = compare_name(op);
   check_same_dtype(name, a, b);
   check_same_device(name, a, b);
-  check_cpu(name, a);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor out = empty(shape, Options(DType::U8));
+  Tensor out = empty(shape, Options(DType::U8, a.device()));
   Shape as = broadcast_strides(a, shape), bs = broadcast_strides(b, shape);
   dispatch_compare(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    compare_forward_cpu<T>(op, out.data<uint8_t>(), a.data<T>(), as.data(), b.data<T>(),
-                           bs.data(), shape.data(), static_cast<int>(shape.size()));
+    if (a.device().is_cuda())
+      SIRS_IF_CUDA(name, compare_forward_cuda<T>(op, out.data<uint8_t>(), a.data<T>(), as.data(),
+                                                 b.data<T>(), bs.data(), shape.data(),
+                                                 static_cast<int>(shape.size()),
+                                                 cuda_stream(a.device().index)));
+    else
+      compare_forward_cpu<T>(op, out.data<uint8_t>(), a.data<T>(), as.data(), b.data<T>(),
+                             bs.data(), shape.data(), static_cast<int>(shape.size()));
   });
   return out;
 }
 
 Tensor compare(CompareOp op, const Tensor& a, double s) {
   const char* name = compare_name(op);
-  check_cpu(name, a);
   bool exact = dispatch_compare(a.dtype(), name, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (std::is_floating_point<T>::value) return true;
@@ -243,16 +274,22 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_dtype("where", a, b);
   check_same_device("where", a, b);
   check_same_device("where", cond, a);
-  check_cpu("where", a);
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(),
                                  "where");
-  Tensor out = empty(shape, Options(a.dtype()));
+  Tensor out = empty(shape, Options(a.dtype(), a.device()));
   Shape cs = broadcast_strides(cond, shape), as = broadcast_strides(a, shape),
         bs = broadcast_strides(b, shape);
   dispatch_compare(a.dtype(), "where", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    where_forward_cpu<T>(out.data<T>(), cond.data<uint8_t>(), cs.data(), a.data<T>(), as.data(),
-                         b.data<T>(), bs.data(), shape.data(), static_cast<int>(shape.size()));
+    if (a.device().is_cuda())
+      SIRS_IF_CUDA("where", where_forward_cuda<T>(out.data<T>(), cond.data<uint8_t>(), cs.data(),
+                                                  a.data<T>(), as.data(), b.data<T>(), bs.data(),
+                                                  shape.data(), static_cast<int>(shape.size()),
+                                                  cuda_stream(a.device().index)));
+    else
+      where_forward_cpu<T>(out.data<T>(), cond.data<uint8_t>(), cs.data(), a.data<T>(),
+                           as.data(), b.data<T>(), bs.data(), shape.data(),
+                           static_cast<int>(shape.size()));
   });
   bool need_a = a.requires_grad(), need_b = b.requires_grad();
   Shape sa = a.shape(), sb = b.shape();
@@ -288,19 +325,31 @@ void add_(const Tensor& dst, const Tensor& src, double alpha) {
   Shape ss = broadcast_strides(src, shape);
   dispatch_float(dst.dtype(), "add_", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    add_inplace_cpu<T>(dst.data<T>(), dst.strides().data(), src.data<T>(), ss.data(),
-                       shape.data(), static_cast<int>(shape.size()), static_cast<T>(alpha));
+    if (dst.device().is_cuda())
+      SIRS_IF_CUDA("add_", add_inplace_cuda<T>(dst.data<T>(), dst.strides().data(), src.data<T>(),
+                                               ss.data(), shape.data(),
+                                               static_cast<int>(shape.size()),
+                                               static_cast<T>(alpha),
+                                               cuda_stream(dst.device().index)));
+    else
+      add_inplace_cpu<T>(dst.data<T>(), dst.strides().data(), src.data<T>(), ss.data(),
+                         shape.data(), static_cast<int>(shape.size()), static_cast<T>(alpha));
   });
 }
 
 void mul_(const Tensor& dst, double s) {
   check_float("mul_", dst);
-  check_cpu("mul_", dst);
   check_writable("mul_", dst);
   dispatch_float(dst.dtype(), "mul_", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    scale_inplace_cpu<T>(dst.data<T>(), dst.strides().data(), dst.shape().data(),
-                         static_cast<int>(dst.dim()), static_cast<T>(s));
+    if (dst.device().is_cuda())
+      SIRS_IF_CUDA("mul_", scale_inplace_cuda<T>(dst.data<T>(), dst.strides().data(),
+                                                 dst.shape().data(), static_cast<int>(dst.dim()),
+                                                 static_cast<T>(s),
+                                                 cuda_stream(dst.device().index)));
+    else
+      scale_inplace_cpu<T>(dst.data<T>(), dst.strides().data(), dst.shape().data(),
+                           static_cast<int>(dst.dim()), static_cast<T>(s));
   });
 }
 
