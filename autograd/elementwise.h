@@ -1,7 +1,8 @@
 // Elementwise ops with autograd: arithmetic with NumPy broadcasting, unary
 // maps, where, comparisons and graph-free in-place helpers.
 //
-// Arithmetic and unary ops take float32 or float64 CPU tensors; binary ops
+// Arithmetic and unary ops take float32 or float64 tensors on the CPU or
+// CUDA (outputs live on the inputs' device); binary ops
 // need both operands of the same dtype and device, and shapes that
 // broadcast (right-aligned; each dim equal or 1), else a ShapeError naming
 // both shapes. Inputs may be any view (transposed, sliced, expanded): the

@@ -20,6 +20,7 @@
 #include "autograd/ops.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/context.h"
+#include "kernels/cuda/conv2d_cuda.h"
 #include "layers/optim.h"
 #include "tensor/random.h"
 
@@ -226,6 +227,64 @@ std::vector<Case> cases() {
                    return std::function<void()>([=] { conv2d(x, w, Tensor(), 1, 1).backward(dy); });
                  },
                  0, 3 * flops});
+  }
+  // Each conv2d direction through our launcher (descriptor and algorithm
+  // cache lookup, workspace from the caching allocator) and its twin calling
+  // cuDNN directly with the same cached algorithm and a preallocated
+  // workspace: the difference is what our layer adds (target: < 5 %).
+  for (auto [C, HW] : std::vector<std::pair<int64_t, int64_t>>{{64, 56}, {128, 28}, {256, 14}, {512, 7}}) {
+    const Shape xs = {32, C, HW, HW};
+    const double flops = 2.0 * 32 * C * C * 9 * HW * HW;
+    Conv2dGeom g{32, C, HW, HW, C, 3, 3, HW, HW};
+    g.pad_h = g.pad_w = 1;
+    for (Conv2dPass pass : {Conv2dPass::Forward, Conv2dPass::BackwardData, Conv2dPass::BackwardFilter}) {
+      const char* dir = pass == Conv2dPass::Forward        ? "fwd"
+                        : pass == Conv2dPass::BackwardData ? "bwd_data"
+                                                           : "bwd_filter";
+      auto buffers = [=] {
+        return std::vector<Tensor>{gpu_randn(xs, 1), gpu_randn({C, C, 3, 3}, 2), gpu_randn(xs, 3)};
+      };
+      if (pass != Conv2dPass::Forward)  // the forward "ours" is the autograd op above
+        v.push_back({std::string("cuda/conv2d_") + dir + "/" + label(xs), [=] {
+                       std::vector<Tensor> t = buffers();  // x, w, y/dy
+                       return std::function<void()>([=] {
+                         const bool tf32 = math_precision() == MathPrecision::TF32;
+                         if (pass == Conv2dPass::BackwardData)
+                           conv2d_backward_data_cuda<float>(cudnn_handle(0), 0, tf32, g, t[2].data<float>(),
+                                                            t[1].data<float>(), 0.f, t[0].data<float>());
+                         else
+                           conv2d_backward_filter_cuda<float>(cudnn_handle(0), 0, tf32, g, t[0].data<float>(),
+                                                              t[2].data<float>(), 0.f, t[1].data<float>(), nullptr);
+                       });
+                     },
+                     0, flops});
+      v.push_back({std::string("cuda/cudnn_direct_conv2d_") + dir + "/" + label(xs), [=] {
+                     std::vector<Tensor> t = buffers();
+                     const bool tf32 = math_precision() == MathPrecision::TF32;
+                     Conv2dCudnnPlan p = conv2d_cudnn_plan<float>(cudnn_handle(0), 0, tf32, g, pass);
+                     auto ws = std::make_shared<CudaBuffer>(p.workspace_bytes, 0);
+                     return std::function<void()>([=] {
+                       const float one = 1.f, zero = 0.f;
+                       cudnnHandle_t h = cudnn_handle(0);
+                       if (pass == Conv2dPass::Forward)
+                         SIRS_CUDA_CHECK(cudnnConvolutionForward(
+                             h, &one, p.x_desc, t[0].data<float>(), p.w_desc, t[1].data<float>(), p.conv_desc,
+                             static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws->get(), p.workspace_bytes,
+                             &zero, p.y_desc, t[2].data<float>()));
+                       else if (pass == Conv2dPass::BackwardData)
+                         SIRS_CUDA_CHECK(cudnnConvolutionBackwardData(
+                             h, &one, p.w_desc, t[1].data<float>(), p.y_desc, t[2].data<float>(), p.conv_desc,
+                             static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws->get(), p.workspace_bytes,
+                             &zero, p.x_desc, t[0].data<float>()));
+                       else
+                         SIRS_CUDA_CHECK(cudnnConvolutionBackwardFilter(
+                             h, &one, p.x_desc, t[0].data<float>(), p.y_desc, t[2].data<float>(), p.conv_desc,
+                             static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), ws->get(), p.workspace_bytes,
+                             &zero, p.w_desc, t[1].data<float>()));
+                     });
+                   },
+                   0, flops});
+    }
   }
   // One fused Adam step over ResNet-sized parameters (11.7 M in 62 tensors).
   v.push_back({"cuda/adam_step/62x188k", [=] {
