@@ -1,6 +1,8 @@
 // Batch / group / layer norm with autograd: argument checks, the running
-// statistics update, dispatch to the CPU kernels (kernels/norm.h), and the
-// backward next to each forward. Saved tensors are detached or fresh.
+// statistics update, dispatch to the CPU kernels (kernels/norm.h) or the
+// CUDA ones (kernels/cuda/norm_cuda.h) by x's device, and the backward next
+// to each forward. Saved tensors are detached or fresh, on x's device; on
+// CUDA the running statistics are updated on the device, in place.
 #include "autograd/norm.h"
 
 #include <cmath>
@@ -8,16 +10,21 @@
 #include "autograd/node.h"
 #include "kernels/norm.h"
 
+#ifdef SIRS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/norm_cuda.h"
+#endif
+
 namespace sirs {
 
 namespace {
 
 // weight / bias / running statistic: undefined, or a [n] tensor (or the
-// given shape) of x's dtype on the CPU.
+// given shape) of x's dtype on x's device.
 void check_param(const char* op, const char* name, const Tensor& p, const Shape& want,
                  const Tensor& x) {
   if (!p.defined()) return;
-  check_cpu(op, p);
+  check_same_device(op, x, p);
   SIRS_CHECK(p.shape() == want, ShapeError, op, ": ", name, " must have shape ", shape_str(want),
              " for x ", shape_str(x.shape()), ", got ", shape_str(p.shape()));
   SIRS_CHECK(p.dtype() == x.dtype(), DTypeError, op, ": ", name, " is ", dtype_name(p.dtype()),
@@ -42,7 +49,6 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                   double momentum, double eps) {
   const char* op = "batch_norm";
   SIRS_CHECK(x.defined(), ValueError, op, ": x is undefined");
-  check_cpu(op, x);
   SIRS_CHECK(x.dim() >= 2, ShapeError, op, ": expected x [B, C] or [B, C, *], got ",
              shape_str(x.shape()));
   const int64_t B = x.size(0), C = x.size(1);
@@ -58,15 +64,41 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
   SIRS_CHECK(!training || n > 1, ValueError, op,
              ": training needs more than one value per channel, got x ", shape_str(x.shape()));
 
+  const Device dev = x.device();
   Tensor xc = view::contiguous(x.detach());
-  Tensor mean = empty({C}, Options(x.dtype())), invstd = empty({C}, Options(x.dtype()));
-  Tensor out = empty(x.shape(), Options(x.dtype()));
+  Tensor mean = empty({C}, Options(x.dtype(), dev)), invstd = empty({C}, Options(x.dtype(), dev));
+  Tensor out = empty(x.shape(), Options(x.dtype(), dev));
+  Tensor wc = contiguous_or_undefined(weight), bc = contiguous_or_undefined(bias);
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* mp = mean.data<T>();
     T* ip = invstd.data<T>();
+    if (dev.is_cuda()) {
+      // Statistics, running-statistics update and normalisation all queued
+      // on the device's stream; the running statistics are written in place
+      // through their stride (a [C] view of a larger buffer works).
+      SIRS_IF_CUDA(op, {
+        cudaStream_t stream = cuda_stream(dev.index);
+        auto strided = [](const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
+        auto stride = [](const Tensor& t) { return t.defined() ? t.stride(0) : int64_t{0}; };
+        if (training) {
+          Tensor var = empty({C}, Options(x.dtype(), dev));
+          batch_norm_stats_cuda<T>(xc.data<T>(), mp, var.data<T>(), B, C, S, dev.index, stream);
+          batch_norm_update_cuda<T>(mp, var.data<T>(), ip, strided(running_mean),
+                                    stride(running_mean), strided(running_var), stride(running_var),
+                                    C, n, momentum, eps, stream);
+        } else {
+          batch_norm_eval_stats_cuda<T>(running_mean.data<T>(), running_mean.stride(0),
+                                        running_var.data<T>(), running_var.stride(0), mp, ip, C,
+                                        eps, stream);
+        }
+        batch_norm_forward_cuda<T>(xc.data<T>(), mp, ip, ptr_or_null<T>(wc), ptr_or_null<T>(bc),
+                                   out.data<T>(), B, C, S, stream);
+      });
+      return;
+    }
     if (training) {
-      Tensor var = empty({C}, Options(x.dtype()));
+      Tensor var = empty({C}, Options(x.dtype(), dev));
       T* vp = var.data<T>();
       batch_norm_stats_cpu<T>(xc.data<T>(), mp, vp, B, C, S);
       for (int64_t c = 0; c < C; ++c)
@@ -93,25 +125,34 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
         ip[c] = static_cast<T>(1.0 / std::sqrt(static_cast<double>(rv.data<T>()[c]) + eps));
       }
     }
-    Tensor wc = contiguous_or_undefined(weight), bc = contiguous_or_undefined(bias);
     batch_norm_forward_cpu<T>(xc.data<T>(), mp, ip, ptr_or_null<T>(wc), ptr_or_null<T>(bc),
                               out.data<T>(), B, C, S);
   });
 
   const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
-  Tensor wsaved = contiguous_or_undefined(weight);
   Shape x_shape = x.shape();
   return record1(op, out, {x, weight, bias}, [=](const Tensor& dout) -> std::vector<Tensor> {
     Tensor g = view::contiguous(dout);
-    Tensor dx = need_x ? empty(x_shape, Options(g.dtype())) : Tensor();
-    Tensor dw = need_w ? empty({C}, Options(g.dtype())) : Tensor();
-    Tensor db = need_b ? empty({C}, Options(g.dtype())) : Tensor();
+    check_same_device("batch_norm backward", xc, g);
+    const Options o(g.dtype(), dev);
+    Tensor dx = need_x ? empty(x_shape, o) : Tensor();
+    Tensor dw = need_w ? empty({C}, o) : Tensor();
+    Tensor db = need_b ? empty({C}, o) : Tensor();
     dispatch_float(g.dtype(), "batch_norm backward", [&](auto tag) {
       using T = typename decltype(tag)::type;
+      T* dxp = need_x ? dx.data<T>() : nullptr;
+      T* dwp = need_w ? dw.data<T>() : nullptr;
+      T* dbp = need_b ? db.data<T>() : nullptr;
+      if (dev.is_cuda()) {
+        SIRS_IF_CUDA(
+            "batch_norm backward",
+            batch_norm_backward_cuda<T>(g.data<T>(), xc.data<T>(), mean.data<T>(), invstd.data<T>(),
+                                        ptr_or_null<T>(wc), dxp, dwp, dbp, B, C, S, training, 0.0,
+                                        dev.index, cuda_stream(dev.index)));
+        return;
+      }
       batch_norm_backward_cpu<T>(g.data<T>(), xc.data<T>(), mean.data<T>(), invstd.data<T>(),
-                                 ptr_or_null<T>(wsaved), need_x ? dx.data<T>() : nullptr,
-                                 need_w ? dw.data<T>() : nullptr, need_b ? db.data<T>() : nullptr,
-                                 B, C, S, training, 0.0);
+                                 ptr_or_null<T>(wc), dxp, dwp, dbp, B, C, S, training, 0.0);
     });
     return {dx, dw, db};
   });
@@ -122,12 +163,21 @@ namespace {
 // Shared by group_norm and layer_norm: x viewed as [B, C, S] with G groups.
 Tensor group_norm_impl(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
                        int64_t B, int64_t C, int64_t S, int64_t G, double eps) {
+  const Device dev = x.device();
+  const Options o(x.dtype(), dev);
   Tensor xc = view::contiguous(x.detach());
   Tensor wc = contiguous_or_undefined(weight), bc = contiguous_or_undefined(bias);
-  Tensor out = empty(x.shape(), Options(x.dtype()));
-  Tensor mean = empty({B * G}, Options(x.dtype())), invstd = empty({B * G}, Options(x.dtype()));
+  Tensor out = empty(x.shape(), o);
+  Tensor mean = empty({B * G}, o), invstd = empty({B * G}, o);
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
+    if (dev.is_cuda()) {
+      SIRS_IF_CUDA(
+          op, group_norm_forward_cuda<T>(xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc),
+                                         out.data<T>(), mean.data<T>(), invstd.data<T>(), B, C, S,
+                                         G, eps, dev.index, cuda_stream(dev.index)));
+      return;
+    }
     group_norm_forward_cpu<T>(xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc), out.data<T>(),
                               mean.data<T>(), invstd.data<T>(), B, C, S, G, eps);
   });
@@ -137,15 +187,25 @@ Tensor group_norm_impl(const char* op, const Tensor& x, const Tensor& weight, co
   std::string bw_name = str_cat(op, " backward");
   return record1(op, out, {x, weight, bias}, [=](const Tensor& dout) -> std::vector<Tensor> {
     Tensor g = view::contiguous(dout);
-    Tensor dx = need_x ? empty(x_shape, Options(g.dtype())) : Tensor();
-    Tensor dw = need_w ? empty(w_shape, Options(g.dtype())) : Tensor();
-    Tensor db = need_b ? empty(b_shape, Options(g.dtype())) : Tensor();
+    check_same_device(bw_name.c_str(), xc, g);
+    const Options go(g.dtype(), dev);
+    Tensor dx = need_x ? empty(x_shape, go) : Tensor();
+    Tensor dw = need_w ? empty(w_shape, go) : Tensor();
+    Tensor db = need_b ? empty(b_shape, go) : Tensor();
     dispatch_float(g.dtype(), bw_name.c_str(), [&](auto tag) {
       using T = typename decltype(tag)::type;
+      T* dxp = need_x ? dx.data<T>() : nullptr;
+      T* dwp = need_w ? dw.data<T>() : nullptr;
+      T* dbp = need_b ? db.data<T>() : nullptr;
+      if (dev.is_cuda()) {
+        SIRS_IF_CUDA(bw_name.c_str(), group_norm_backward_cuda<T>(
+                                          g.data<T>(), xc.data<T>(), mean.data<T>(),
+                                          invstd.data<T>(), ptr_or_null<T>(wc), dxp, dwp, dbp, B, C,
+                                          S, G, 0.0, dev.index, cuda_stream(dev.index)));
+        return;
+      }
       group_norm_backward_cpu<T>(g.data<T>(), xc.data<T>(), mean.data<T>(), invstd.data<T>(),
-                                 ptr_or_null<T>(wc), need_x ? dx.data<T>() : nullptr,
-                                 need_w ? dw.data<T>() : nullptr, need_b ? db.data<T>() : nullptr,
-                                 B, C, S, G, 0.0);
+                                 ptr_or_null<T>(wc), dxp, dwp, dbp, B, C, S, G, 0.0);
     });
     return {dx, dw, db};
   });
@@ -157,7 +217,6 @@ Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const T
                   double eps) {
   const char* op = "group_norm";
   SIRS_CHECK(x.defined(), ValueError, op, ": x is undefined");
-  check_cpu(op, x);
   SIRS_CHECK(x.dim() >= 2, ShapeError, op, ": expected x [B, C, *], got ", shape_str(x.shape()));
   const int64_t B = x.size(0), C = x.size(1);
   SIRS_CHECK(groups > 0 && C % groups == 0, ValueError, op, ": C = ", C,
@@ -172,7 +231,6 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
                   const Tensor& bias, double eps) {
   const char* op = "layer_norm";
   SIRS_CHECK(x.defined(), ValueError, op, ": x is undefined");
-  check_cpu(op, x);
   const int64_t k = static_cast<int64_t>(normalized_shape.size());
   bool trailing = k > 0 && x.dim() >= k;
   for (int64_t i = 0; trailing && i < k; ++i)

@@ -1,0 +1,701 @@
+// Batch / group / layer norm on CUDA (contract and formulas: kernels/norm.h;
+// launchers: kernels/cuda/norm_cuda.h). Layer norm is group norm with
+// B = rows, C = N, S = 1, G = 1, as on the CPU.
+//
+// Layouts. x is [B, C, S] contiguous. The reductions run over "segments":
+// segment i is `rows` rows of `cols` contiguous values, row r at
+// i * seg_stride + r * row_stride.
+//   batch norm channel c / group norm dweight, dbias of channel c:
+//     seg_stride = S, rows = B, row_stride = C * S, cols = S
+//   group norm statistics and dx sums of (b, g): the m = K * S values at
+//     (b * G + g) * m, one row.
+//
+// Statistics (one read of x): shifted sums in double. With k the first
+// value of the segment, s = sum(x - k) and q = sum((x - k)^2) over its n
+// values, mean = k + s / n and var = (q - s * s / n) / n (biased). The shift
+// keeps the cancellation in q - s^2/n at the size of (mean - k)^2 / var,
+// i.e. a few units of var for any k drawn from the data (a mean of 100 with
+// std 1 costs nothing, where unshifted sums in float would lose everything);
+// double accumulators make it exact to ~1e-13 relative. Any split of a
+// segment uses the same k, so partial sums just add.
+// Backward sums, per segment, also in double:
+//   s0 = sum(g), s1 = sum(g * (x - mean) * invstd), g = dout (* weight[c] for
+//   the group norm dx sums, where the weight varies inside a segment).
+// Then, per element, with w = weight[c] (1 when null), cnt = values per segment:
+//   group norm:          dx = invstd * (w * dout - s0 / cnt - xhat * s1 / cnt)
+//   batch norm training: the same with s0, s1 scaled by w (they were summed
+//                        without it), which is kernels/norm.h's
+//                        weight * invstd * (dout - dbias / n - xhat * dweight / n)
+//   batch norm eval:     dx = invstd * w * dout
+//   dweight[c] = s1, dbias[c] = s0 of the per-channel segments.
+// Forward: y = (x - mean) * (invstd * w) + bias in T (x - mean is exact for
+// x near a large mean, unlike x * a + (bias - mean * a)).
+//
+// Kernels (all v1, live): a split segment reduction (grid = segments x
+// splits, splits chosen to fill the GPU when there are few segments, e.g.
+// 64 channels of 32 * 112 * 112) writing per-block partials, a finalize
+// kernel that adds a segment's partials in a fixed order (deterministic, no
+// atomics), and grid-stride elementwise kernels for y and dx. Contiguous
+// runs use 16-byte loads (float4 / double2) when the pointers are aligned and
+// a vector never straddles two rows (S % V == 0), or, for S == 1, covers V
+// consecutive channels of one statistics segment.
+//
+// Tests: make test GTEST_FILTER='CudaBatchNorm*:CudaGroupNorm*:CudaLayerNorm*'
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/cuda/norm_cuda.h"
+
+namespace sirs {
+
+namespace {
+
+// Elements of T in one 16-byte load.
+template <class T>
+constexpr int kVec = 16 / static_cast<int>(sizeof(T));
+
+template <class T, int V>
+struct alignas(sizeof(T) * V) Pack {
+  T v[V];
+};
+
+template <class T, int V>
+__device__ __forceinline__ Pack<T, V> load_pack(const T* p) {
+  return *reinterpret_cast<const Pack<T, V>*>(p);
+}
+
+template <class T, int V>
+__device__ __forceinline__ void store_pack(T* p, const Pack<T, V>& v) {
+  *reinterpret_cast<Pack<T, V>*>(p) = v;
+}
+
+// a / b for a >= 0, b > 0; 32-bit division (several times cheaper) when
+// both fit.
+__device__ __forceinline__ int64_t div_fast(int64_t a, int64_t b) {
+  if (((static_cast<uint64_t>(a) | static_cast<uint64_t>(b)) >> 32) == 0)
+    return static_cast<int64_t>(static_cast<uint32_t>(a) / static_cast<uint32_t>(b));
+  return a / b;
+}
+
+template <class T>
+__device__ __forceinline__ void store_beta(T* p, double v, double beta) {
+  *p = beta == 0.0 ? static_cast<T>(v) : static_cast<T>(v + beta * static_cast<double>(*p));
+}
+
+// Segments of a reduction (see the file comment), in elements.
+struct SegLayout {
+  int64_t nseg;
+  int64_t seg_stride;
+  int64_t rows;
+  int64_t row_stride;
+  int64_t cols;
+};
+
+// Where the backward sums find their statistics and weight: the mean /
+// invstd of row r of segment i are at r * stat_row + i / stat_div; the
+// weight of column col of segment i is weight[(i % G) * K + col / S].
+struct StatMap {
+  int64_t stat_row;
+  int64_t stat_div;
+  int64_t G, K, S;
+};
+
+// ------------------------------------------------------------ reductions
+
+// Vector j of a segment: row j / colsv, column (j % colsv) * V.
+struct VecPos {
+  int64_t off;  // elements from the tensor's start
+  int64_t row;
+  int64_t col;
+};
+
+__device__ __forceinline__ VecPos vec_pos(const SegLayout& L, int64_t base, int64_t j,
+                                          int64_t colsv, int V) {
+  VecPos p;
+  p.row = div_fast(j, colsv);
+  p.col = (j - p.row * colsv) * V;
+  p.off = base + p.row * L.row_stride + p.col;
+  return p;
+}
+
+// Vectors a thread loads before using any: several 16-byte loads in flight
+// per thread keep HBM busy with a single wave of blocks.
+constexpr int kUnroll = 4;
+
+template <class T, int V>
+__device__ __forceinline__ void add_shifted(const Pack<T, V>& p, double k, double& s, double& q) {
+#pragma unroll
+  for (int t = 0; t < V; ++t) {
+    const double d = static_cast<double>(p.v[t]) - k;
+    s += d;
+    q += d * d;
+  }
+}
+
+// partial[i, split] = (sum(x - k), sum((x - k)^2)) over this block's share
+// of segment i (vectors split * blockDim.x + threadIdx.x, stepping by
+// splits * blockDim.x), k = the segment's first value.
+template <class T, int V>
+static __global__ void norm_stats_partial_kernel_v1(
+    const T* __restrict__ x,  // [B, C, S]
+    SegLayout L,
+    double* __restrict__ partial) {  // [nseg, splits, 2]
+  __shared__ double shared[32];
+  const int64_t seg = blockIdx.x;
+  const int64_t split = blockIdx.y, splits = gridDim.y;
+  const int64_t base = seg * L.seg_stride;
+  const int64_t colsv = L.cols / V, nvec = L.rows * colsv;
+  const double k = nvec > 0 ? static_cast<double>(x[base]) : 0.0;
+  const int64_t step = splits * blockDim.x;
+  double s = 0, q = 0;
+  int64_t j = split * blockDim.x + threadIdx.x;
+  for (; j + (kUnroll - 1) * step < nvec; j += kUnroll * step) {
+    Pack<T, V> p[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+      p[u] = load_pack<T, V>(x + vec_pos(L, base, j + u * step, colsv, V).off);
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) add_shifted<T, V>(p[u], k, s, q);
+  }
+  for (; j < nvec; j += step)
+    add_shifted<T, V>(load_pack<T, V>(x + vec_pos(L, base, j, colsv, V).off), k, s, q);
+  s = block_sum(s, shared);
+  q = block_sum(q, shared);
+  if (threadIdx.x == 0) {
+    partial[(seg * splits + split) * 2] = s;
+    partial[(seg * splits + split) * 2 + 1] = q;
+  }
+}
+
+// mean[i] and var[i] (or invstd[i] = 1 / sqrt(var + eps)) from the partials,
+// added in split order. An empty segment gives NaN, as 0 / 0 on the CPU.
+template <class T>
+static __global__ void norm_stats_finalize_kernel_v1(
+    const T* __restrict__ x,  // [B, C, S]
+    SegLayout L, int splits,
+    const double* __restrict__ partial,  // [nseg, splits, 2]
+    T* __restrict__ mean,                // [nseg]
+    T* __restrict__ second,              // [nseg] var or invstd
+    double eps, bool want_invstd) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < L.nseg;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    double s = 0, q = 0;
+    for (int k = 0; k < splits; ++k) {
+      s += partial[(i * splits + k) * 2];
+      q += partial[(i * splits + k) * 2 + 1];
+    }
+    const int64_t count = L.rows * L.cols;
+    const double n = static_cast<double>(count);
+    const double shift = count > 0 ? static_cast<double>(x[i * L.seg_stride]) : 0.0;
+    const double ds = s / n;
+    double var = (q - s * ds) / n;
+    if (var < 0) var = 0;  // rounding only; NaN stays NaN
+    mean[i] = static_cast<T>(shift + ds);
+    second[i] = want_invstd ? static_cast<T>(1.0 / sqrt(var + eps)) : static_cast<T>(var);
+  }
+}
+
+// One vector's share of the backward sums (see the kernel below).
+template <class T, int V, bool kAcross>
+__device__ __forceinline__ void add_backward(const Pack<T, V>& g, const Pack<T, V>& v,
+                                             const VecPos& pos, const T* __restrict__ mean,
+                                             const T* __restrict__ invstd,
+                                             const T* __restrict__ weight, const StatMap& M,
+                                             int64_t stat_seg, int64_t c0, double& s0, double& s1) {
+  const int64_t si = pos.row * M.stat_row + stat_seg;
+  const double mu = static_cast<double>(mean[si]), is = static_cast<double>(invstd[si]);
+  const int64_t ch = weight ? c0 + div_fast(pos.col, M.S) : 0;
+#pragma unroll
+  for (int t = 0; t < V; ++t) {
+    double gt = static_cast<double>(g.v[t]);
+    if (weight) gt *= static_cast<double>(weight[kAcross ? ch + t : ch]);
+    s0 += gt;
+    s1 += gt * (static_cast<double>(v.v[t]) - mu) * is;
+  }
+}
+
+// partial[i, split] = (sum(g), sum(g * (x - mean) * invstd)) over this
+// block's share of segment i, g = dout * weight (weight null: dout).
+// kAcross: the V values of a vector are V consecutive channels (S == 1);
+// otherwise they share one channel.
+template <class T, int V, bool kAcross>
+static __global__ void norm_backward_partial_kernel_v1(
+    const T* __restrict__ dout,    // [B, C, S]
+    const T* __restrict__ x,       // [B, C, S]
+    const T* __restrict__ mean,    // see StatMap
+    const T* __restrict__ invstd,  // see StatMap
+    const T* __restrict__ weight,  // [C] or null
+    SegLayout L, StatMap M,
+    double* __restrict__ partial) {  // [nseg, splits, 2]
+  __shared__ double shared[32];
+  const int64_t seg = blockIdx.x;
+  const int64_t split = blockIdx.y, splits = gridDim.y;
+  const int64_t base = seg * L.seg_stride;
+  const int64_t colsv = L.cols / V, nvec = L.rows * colsv;
+  const int64_t stat_seg = seg / M.stat_div;
+  const int64_t c0 = (seg % M.G) * M.K;
+  const int64_t step = splits * blockDim.x;
+  double s0 = 0, s1 = 0;
+  int64_t j = split * blockDim.x + threadIdx.x;
+  for (; j + (kUnroll - 1) * step < nvec; j += kUnroll * step) {
+    VecPos pos[kUnroll];
+    Pack<T, V> g[kUnroll], v[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      pos[u] = vec_pos(L, base, j + u * step, colsv, V);
+      g[u] = load_pack<T, V>(dout + pos[u].off);
+      v[u] = load_pack<T, V>(x + pos[u].off);
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+      add_backward<T, V, kAcross>(g[u], v[u], pos[u], mean, invstd, weight, M, stat_seg, c0, s0,
+                                  s1);
+  }
+  for (; j < nvec; j += step) {
+    const VecPos pos = vec_pos(L, base, j, colsv, V);
+    add_backward<T, V, kAcross>(load_pack<T, V>(dout + pos.off), load_pack<T, V>(x + pos.off), pos,
+                                mean, invstd, weight, M, stat_seg, c0, s0, s1);
+  }
+  s0 = block_sum(s0, shared);
+  s1 = block_sum(s1, shared);
+  if (threadIdx.x == 0) {
+    partial[(seg * splits + split) * 2] = s0;
+    partial[(seg * splits + split) * 2 + 1] = s1;
+  }
+}
+
+// Adds each segment's partials in split order: sums[i] = (s0, s1) when
+// sums is given; dweight[i] = s1, dbias[i] = s0 (with beta) when given.
+template <class T>
+static __global__ void norm_backward_finalize_kernel_v1(
+    const double* __restrict__ partial,  // [nseg, splits, 2]
+    int64_t nseg, int splits,
+    double* __restrict__ sums,  // [nseg, 2] or null
+    T* __restrict__ dweight,    // [nseg] or null
+    T* __restrict__ dbias,      // [nseg] or null
+    double beta) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < nseg;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    double s0 = 0, s1 = 0;
+    for (int k = 0; k < splits; ++k) {
+      s0 += partial[(i * splits + k) * 2];
+      s1 += partial[(i * splits + k) * 2 + 1];
+    }
+    if (sums) {
+      sums[2 * i] = s0;
+      sums[2 * i + 1] = s1;
+    }
+    if (dweight) store_beta(dweight + i, s1, beta);
+    if (dbias) store_beta(dbias + i, s0, beta);
+  }
+}
+
+// ------------------------------------------------------------ elementwise
+
+// Element e of [B, C, S] is in row e / S, channel c = row % C, statistics
+// segment c (per_channel: batch norm) or row / K (group norm). j counts
+// vectors of V values.
+template <class T, int V, bool kAcross>
+static __global__ void norm_forward_kernel_v1(const T* __restrict__ x,       // [B, C, S]
+                                              const T* __restrict__ mean,    // [segments]
+                                              const T* __restrict__ invstd,  // [segments]
+                                              const T* __restrict__ weight,  // [C] or null
+                                              const T* __restrict__ bias,    // [C] or null
+                                              T* __restrict__ out,           // [B, C, S]
+                                              int64_t nvec, int64_t C, int64_t S, int64_t K,
+                                              bool per_channel) {
+  for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < nvec;
+       j += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t e = j * V;
+    const int64_t row = div_fast(e, S);
+    const int64_t c = row - div_fast(row, C) * C;
+    const int64_t seg = per_channel ? c : div_fast(row, K);
+    const Pack<T, V> xv = load_pack<T, V>(x + e);
+    Pack<T, V> o;
+    if constexpr (kAcross) {
+#pragma unroll
+      for (int t = 0; t < V; ++t) {
+        const int64_t ct = c + t, st = per_channel ? seg + t : seg;
+        const T a = invstd[st] * (weight ? weight[ct] : T(1));
+        o.v[t] = (xv.v[t] - mean[st]) * a + (bias ? bias[ct] : T(0));
+      }
+    } else {
+      const T a = invstd[seg] * (weight ? weight[c] : T(1));
+      const T b = bias ? bias[c] : T(0), mu = mean[seg];
+#pragma unroll
+      for (int t = 0; t < V; ++t) o.v[t] = (xv.v[t] - mu) * a + b;
+    }
+    store_pack<T, V>(out + e, o);
+  }
+}
+
+// dx = invstd * (w * dout - k0 - (x - mean) * k1), k0 = s0 / cnt, k1 =
+// invstd * s1 / cnt from sums (s0, s1 first scaled by w when per_channel);
+// sums null: k0 = k1 = 0 (batch norm eval). Indexing as the forward.
+template <class T, int V, bool kAcross>
+static __global__ void norm_backward_dx_kernel_v1(
+    const T* __restrict__ dout,       // [B, C, S]
+    const T* __restrict__ x,          // [B, C, S]
+    const T* __restrict__ mean,       // [segments]
+    const T* __restrict__ invstd,     // [segments]
+    const T* __restrict__ weight,     // [C] or null
+    const double* __restrict__ sums,  // [segments, 2] or null
+    T* __restrict__ dx,               // [B, C, S]
+    int64_t nvec, int64_t C, int64_t S, int64_t K, bool per_channel, double inv_count,
+    double beta) {
+  for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < nvec;
+       j += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t e = j * V;
+    const int64_t row = div_fast(e, S);
+    const int64_t c = row - div_fast(row, C) * C;
+    const int64_t seg = per_channel ? c : div_fast(row, K);
+    const Pack<T, V> g = load_pack<T, V>(dout + e);
+    const Pack<T, V> xv = load_pack<T, V>(x + e);
+    Pack<T, V> old{};
+    if (beta != 0.0) old = load_pack<T, V>(dx + e);
+    Pack<T, V> o;
+#pragma unroll
+    for (int t = 0; t < V; ++t) {
+      const int64_t ct = kAcross ? c + t : c;
+      const int64_t st = kAcross && per_channel ? seg + t : seg;
+      const double w = weight ? static_cast<double>(weight[ct]) : 1.0;
+      const double mu = static_cast<double>(mean[st]), is = static_cast<double>(invstd[st]);
+      double k0 = 0, k1 = 0;
+      if (sums) {
+        const double f = per_channel ? w : 1.0;
+        k0 = f * sums[2 * st] * inv_count;
+        k1 = is * f * sums[2 * st + 1] * inv_count;
+      }
+      double r =
+          is * (w * static_cast<double>(g.v[t]) - k0 - (static_cast<double>(xv.v[t]) - mu) * k1);
+      if (beta != 0.0) r += beta * static_cast<double>(old.v[t]);
+      o.v[t] = static_cast<T>(r);
+    }
+    store_pack<T, V>(dx + e, o);
+  }
+}
+
+// ------------------------------------------------------------ batch norm stats
+
+template <class T>
+static __global__ void batch_norm_update_kernel_v1(const T* __restrict__ mean,  // [C]
+                                                   const T* __restrict__ var,   // [C]
+                                                   T* __restrict__ invstd,      // [C]
+                                                   T* running_mean,  // [C] strided or null
+                                                   int64_t rm_stride,
+                                                   T* running_var,  // [C] strided or null
+                                                   int64_t rv_stride, int64_t C, double unbias,
+                                                   double momentum, double eps) {
+  for (int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; c < C;
+       c += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const double v = static_cast<double>(var[c]);
+    invstd[c] = static_cast<T>(1.0 / sqrt(v + eps));
+    if (running_mean) {
+      T* p = running_mean + c * rm_stride;
+      *p = static_cast<T>((1.0 - momentum) * static_cast<double>(*p) +
+                          momentum * static_cast<double>(mean[c]));
+    }
+    if (running_var) {
+      T* p = running_var + c * rv_stride;
+      *p = static_cast<T>((1.0 - momentum) * static_cast<double>(*p) + momentum * unbias * v);
+    }
+  }
+}
+
+template <class T>
+static __global__ void batch_norm_eval_stats_kernel_v1(
+    const T* __restrict__ running_mean,  // [C] strided
+    int64_t rm_stride,
+    const T* __restrict__ running_var,  // [C] strided
+    int64_t rv_stride,
+    T* __restrict__ mean,    // [C]
+    T* __restrict__ invstd,  // [C]
+    int64_t C, double eps) {
+  for (int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; c < C;
+       c += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    mean[c] = running_mean[c * rm_stride];
+    invstd[c] = static_cast<T>(1.0 / sqrt(static_cast<double>(running_var[c * rv_stride]) + eps));
+  }
+}
+
+// ------------------------------------------------------------ host helpers
+
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+
+// How the elementwise kernels load: one value, V values of one row, or V
+// values of V consecutive rows (S == 1) that stay inside one channel block.
+enum class VecMode { kScalar, kWithin, kAcross };
+
+VecMode elementwise_mode(int V, bool aligned, int64_t C, int64_t S, int64_t K, bool per_channel) {
+  if (!aligned || V == 1) return VecMode::kScalar;
+  if (S % V == 0) return VecMode::kWithin;
+  // S == 1: element e is channel e % C; a vector starting at e % V == 0
+  // covers channels c .. c + V - 1 without wrapping when C % V == 0, and
+  // lies in one group when K % V == 0 (C = G * K).
+  if (S == 1 && (per_channel ? C : K) % V == 0) return VecMode::kAcross;
+  return VecMode::kScalar;
+}
+
+// Threads per reduction block: one per vector of the segment, a multiple
+// of 32 up to 256.
+int reduce_threads(int64_t nvec_seg) {
+  int64_t warps = (nvec_seg + 31) / 32;
+  warps = std::max<int64_t>(1, std::min<int64_t>(8, warps));
+  return static_cast<int>(warps * 32);
+}
+
+// Blocks per segment: as many as fit in one wave of resident blocks beside
+// the other segments' (all blocks carry equal work, so a partial second
+// wave would cost a whole block's time), but at least kUnroll vectors per
+// thread, and at most 1024 (the finalize adds them serially).
+template <class Kernel>
+int reduce_splits(Kernel kernel, int64_t nseg, int64_t nvec_seg, int threads, int device) {
+  int per_sm = 0;
+  SIRS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, 0));
+  const int64_t resident = static_cast<int64_t>(cuda_sm_count(device)) * std::max(1, per_sm);
+  const int64_t want = resident / nseg;
+  const int64_t by_work = nvec_seg / (static_cast<int64_t>(threads) * kUnroll);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({want, by_work, 1024})));
+}
+
+void check_segments(int64_t nseg, const char* op) {
+  SIRS_CHECK(nseg <= INT_MAX, ShapeError, op, ": ", nseg,
+             " reduction segments exceed the CUDA grid limit of ", INT_MAX);
+}
+
+// mean and var / invstd of every segment of x.
+template <class T>
+void segment_stats(const T* x, const SegLayout& L, T* mean, T* second, bool want_invstd, double eps,
+                   int device, cudaStream_t stream, const char* op) {
+  if (L.nseg == 0) return;
+  check_segments(L.nseg, op);
+  constexpr int V = kVec<T>;
+  const bool vec =
+      aligned16(x) && L.cols % V == 0 && L.seg_stride % V == 0 && L.row_stride % V == 0;
+  auto kernel = vec ? norm_stats_partial_kernel_v1<T, V> : norm_stats_partial_kernel_v1<T, 1>;
+  const int64_t nvec_seg = L.rows * (vec ? L.cols / V : L.cols);
+  const int threads = reduce_threads(nvec_seg);
+  const int splits = reduce_splits(kernel, L.nseg, nvec_seg, threads, device);
+  CudaBuffer partial(static_cast<size_t>(L.nseg) * splits * 2 * sizeof(double), device);
+  const dim3 grid(static_cast<unsigned>(L.nseg), static_cast<unsigned>(splits));
+  kernel<<<grid, threads, 0, stream>>>(x, L, partial.as<double>());
+  SIRS_CUDA_CHECK(cudaGetLastError());
+  norm_stats_finalize_kernel_v1<T><<<cuda_blocks(L.nseg, 128), 128, 0, stream>>>(
+      x, L, splits, partial.as<double>(), mean, second, eps, want_invstd);
+  SIRS_CUDA_CHECK(cudaGetLastError());
+}
+
+// Backward sums of every segment into sums / dweight / dbias (see the
+// finalize kernel).
+template <class T>
+void segment_backward_sums(const T* dout, const T* x, const T* mean, const T* invstd,
+                           const T* weight, const SegLayout& L, const StatMap& M, double* sums,
+                           T* dweight, T* dbias, double beta, int device, cudaStream_t stream,
+                           const char* op) {
+  if (L.nseg == 0) return;
+  check_segments(L.nseg, op);
+  constexpr int V = kVec<T>;
+  bool vec = aligned16(dout) && aligned16(x) && L.cols % V == 0 && L.seg_stride % V == 0 &&
+             L.row_stride % V == 0;
+  // With a weight, the V values of a vector must share a channel
+  // (S % V == 0) or be consecutive channels (S == 1).
+  bool across = false;
+  if (vec && weight && M.S % V != 0) {
+    if (M.S == 1)
+      across = true;
+    else
+      vec = false;
+  }
+  auto kernel = !vec     ? norm_backward_partial_kernel_v1<T, 1, false>
+                : across ? norm_backward_partial_kernel_v1<T, V, true>
+                         : norm_backward_partial_kernel_v1<T, V, false>;
+  const int64_t nvec_seg = L.rows * (vec ? L.cols / V : L.cols);
+  const int threads = reduce_threads(nvec_seg);
+  const int splits = reduce_splits(kernel, L.nseg, nvec_seg, threads, device);
+  CudaBuffer partial(static_cast<size_t>(L.nseg) * splits * 2 * sizeof(double), device);
+  const dim3 grid(static_cast<unsigned>(L.nseg), static_cast<unsigned>(splits));
+  double* pp = partial.as<double>();
+  kernel<<<grid, threads, 0, stream>>>(dout, x, mean, invstd, weight, L, M, pp);
+  SIRS_CUDA_CHECK(cudaGetLastError());
+  norm_backward_finalize_kernel_v1<T><<<cuda_blocks(L.nseg, 128), 128, 0, stream>>>(
+      pp, L.nseg, splits, sums, dweight, dbias, beta);
+  SIRS_CUDA_CHECK(cudaGetLastError());
+}
+
+constexpr int kElementwiseThreads = 256;
+
+template <class T>
+void norm_forward_launch(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias,
+                         T* out, int64_t numel, int64_t C, int64_t S, int64_t K, bool per_channel,
+                         cudaStream_t stream) {
+  if (numel == 0) return;
+  constexpr int V = kVec<T>;
+  const VecMode mode = elementwise_mode(V, aligned16(x) && aligned16(out), C, S, K, per_channel);
+  const int th = kElementwiseThreads;
+  switch (mode) {
+    case VecMode::kScalar:
+      norm_forward_kernel_v1<T, 1, false><<<cuda_blocks(numel, th), th, 0, stream>>>(
+          x, mean, invstd, weight, bias, out, numel, C, S, K, per_channel);
+      break;
+    case VecMode::kWithin:
+      norm_forward_kernel_v1<T, V, false><<<cuda_blocks(numel / V, th), th, 0, stream>>>(
+          x, mean, invstd, weight, bias, out, numel / V, C, S, K, per_channel);
+      break;
+    case VecMode::kAcross:
+      norm_forward_kernel_v1<T, V, true><<<cuda_blocks(numel / V, th), th, 0, stream>>>(
+          x, mean, invstd, weight, bias, out, numel / V, C, S, K, per_channel);
+      break;
+  }
+  SIRS_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T>
+void norm_dx_launch(const T* dout, const T* x, const T* mean, const T* invstd, const T* weight,
+                    const double* sums, T* dx, int64_t numel, int64_t C, int64_t S, int64_t K,
+                    bool per_channel, double inv_count, double beta, cudaStream_t stream) {
+  if (numel == 0) return;
+  constexpr int V = kVec<T>;
+  const VecMode mode =
+      elementwise_mode(V, aligned16(dout) && aligned16(x) && aligned16(dx), C, S, K, per_channel);
+  const int th = kElementwiseThreads;
+  switch (mode) {
+    case VecMode::kScalar:
+      norm_backward_dx_kernel_v1<T, 1, false><<<cuda_blocks(numel, th), th, 0, stream>>>(
+          dout, x, mean, invstd, weight, sums, dx, numel, C, S, K, per_channel, inv_count, beta);
+      break;
+    case VecMode::kWithin:
+      norm_backward_dx_kernel_v1<T, V, false><<<cuda_blocks(numel / V, th), th, 0, stream>>>(
+          dout, x, mean, invstd, weight, sums, dx, numel / V, C, S, K, per_channel, inv_count,
+          beta);
+      break;
+    case VecMode::kAcross:
+      norm_backward_dx_kernel_v1<T, V, true><<<cuda_blocks(numel / V, th), th, 0, stream>>>(
+          dout, x, mean, invstd, weight, sums, dx, numel / V, C, S, K, per_channel, inv_count,
+          beta);
+      break;
+  }
+  SIRS_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ launchers
+
+template <class T>
+void batch_norm_stats_cuda(const T* x, T* mean, T* var, int64_t B, int64_t C, int64_t S, int device,
+                           cudaStream_t stream) {
+  segment_stats<T>(x, SegLayout{C, S, B, C * S, S}, mean, var, false, 0.0, device, stream,
+                   "batch_norm_stats_cuda");
+}
+
+template <class T>
+void batch_norm_update_cuda(const T* mean, const T* var, T* invstd, T* running_mean,
+                            int64_t running_mean_stride, T* running_var, int64_t running_var_stride,
+                            int64_t C, int64_t n, double momentum, double eps,
+                            cudaStream_t stream) {
+  if (C == 0) return;
+  const double unbias = static_cast<double>(n) / static_cast<double>(n - 1);
+  batch_norm_update_kernel_v1<T><<<cuda_blocks(C, 128), 128, 0, stream>>>(
+      mean, var, invstd, running_mean, running_mean_stride, running_var, running_var_stride, C,
+      unbias, momentum, eps);
+  SIRS_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T>
+void batch_norm_eval_stats_cuda(const T* running_mean, int64_t running_mean_stride,
+                                const T* running_var, int64_t running_var_stride, T* mean,
+                                T* invstd, int64_t C, double eps, cudaStream_t stream) {
+  if (C == 0) return;
+  batch_norm_eval_stats_kernel_v1<T><<<cuda_blocks(C, 128), 128, 0, stream>>>(
+      running_mean, running_mean_stride, running_var, running_var_stride, mean, invstd, C, eps);
+  SIRS_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T>
+void batch_norm_forward_cuda(const T* x, const T* mean, const T* invstd, const T* weight,
+                             const T* bias, T* out, int64_t B, int64_t C, int64_t S,
+                             cudaStream_t stream) {
+  norm_forward_launch<T>(x, mean, invstd, weight, bias, out, B * C * S, C, S, 1, true, stream);
+}
+
+template <class T>
+void batch_norm_backward_cuda(const T* dout, const T* x, const T* mean, const T* invstd,
+                              const T* weight, T* dx, T* dweight, T* dbias, int64_t B, int64_t C,
+                              int64_t S, bool training, double beta, int device,
+                              cudaStream_t stream) {
+  const char* op = "batch_norm_backward_cuda";
+  const bool need_sums = (dx && training) || dweight || dbias;
+  CudaBuffer sums(need_sums ? static_cast<size_t>(C) * 2 * sizeof(double) : 0, device);
+  // The per-channel sums are taken without the weight; dx scales them.
+  if (need_sums)
+    segment_backward_sums<T>(dout, x, mean, invstd, nullptr, SegLayout{C, S, B, C * S, S},
+                             StatMap{0, 1, 1, 1, S}, sums.as<double>(), dweight, dbias, beta,
+                             device, stream, op);
+  if (dx) {
+    const int64_t n = B * S;
+    norm_dx_launch<T>(dout, x, mean, invstd, weight, training ? sums.as<double>() : nullptr, dx,
+                      B * C * S, C, S, 1, true, n > 0 ? 1.0 / static_cast<double>(n) : 0.0, beta,
+                      stream);
+  }
+}
+
+template <class T>
+void group_norm_forward_cuda(const T* x, const T* weight, const T* bias, T* out, T* mean, T* invstd,
+                             int64_t B, int64_t C, int64_t S, int64_t G, double eps, int device,
+                             cudaStream_t stream) {
+  const int64_t K = C / G, m = K * S;
+  segment_stats<T>(x, SegLayout{B * G, m, 1, m, m}, mean, invstd, true, eps, device, stream,
+                   "group_norm_forward_cuda");
+  norm_forward_launch<T>(x, mean, invstd, weight, bias, out, B * C * S, C, S, K, false, stream);
+}
+
+template <class T>
+void group_norm_backward_cuda(const T* dout, const T* x, const T* mean, const T* invstd,
+                              const T* weight, T* dx, T* dweight, T* dbias, int64_t B, int64_t C,
+                              int64_t S, int64_t G, double beta, int device, cudaStream_t stream) {
+  const char* op = "group_norm_backward_cuda";
+  const int64_t K = C / G, m = K * S;
+  if (dx && B * C * S > 0) {
+    CudaBuffer sums(static_cast<size_t>(B * G) * 2 * sizeof(double), device);
+    segment_backward_sums<T>(dout, x, mean, invstd, weight, SegLayout{B * G, m, 1, m, m},
+                             StatMap{0, 1, G, K, S}, sums.as<double>(), nullptr, nullptr, 0.0,
+                             device, stream, op);
+    norm_dx_launch<T>(dout, x, mean, invstd, weight, sums.as<double>(), dx, B * C * S, C, S, K,
+                      false, 1.0 / static_cast<double>(m), beta, stream);
+  }
+  // dweight[c], dbias[c]: channel c of every sample, each row b with the
+  // statistics of its group (b, c / K).
+  if (dweight || dbias)
+    segment_backward_sums<T>(dout, x, mean, invstd, nullptr, SegLayout{C, S, B, C * S, S},
+                             StatMap{G, K, G, K, S}, nullptr, dweight, dbias, beta, device, stream,
+                             op);
+}
+
+#define SIRS_INSTANTIATE(T)                                                                       \
+  template void batch_norm_stats_cuda<T>(const T*, T*, T*, int64_t, int64_t, int64_t, int,        \
+                                         cudaStream_t);                                           \
+  template void batch_norm_update_cuda<T>(const T*, const T*, T*, T*, int64_t, T*, int64_t,       \
+                                          int64_t, int64_t, double, double, cudaStream_t);        \
+  template void batch_norm_eval_stats_cuda<T>(const T*, int64_t, const T*, int64_t, T*, T*,       \
+                                              int64_t, double, cudaStream_t);                     \
+  template void batch_norm_forward_cuda<T>(const T*, const T*, const T*, const T*, const T*, T*,  \
+                                           int64_t, int64_t, int64_t, cudaStream_t);              \
+  template void batch_norm_backward_cuda<T>(const T*, const T*, const T*, const T*, const T*, T*, \
+                                            T*, T*, int64_t, int64_t, int64_t, bool, double, int, \
+                                            cudaStream_t);                                        \
+  template void group_norm_forward_cuda<T>(const T*, const T*, const T*, T*, T*, T*, int64_t,     \
+                                           int64_t, int64_t, int64_t, double, int, cudaStream_t); \
+  template void group_norm_backward_cuda<T>(const T*, const T*, const T*, const T*, const T*, T*, \
+                                            T*, T*, int64_t, int64_t, int64_t, int64_t, double,   \
+                                            int, cudaStream_t);
+SIRS_INSTANTIATE(float)
+SIRS_INSTANTIATE(double)
+#undef SIRS_INSTANTIATE
+
+}  // namespace sirs

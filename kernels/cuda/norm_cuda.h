@@ -1,0 +1,92 @@
+// CUDA launchers for kernels/norm.h: batch norm, group norm, layer norm (as
+// group norm), forward and backward. Same math, layouts and overwrite /
+// accumulate contract (beta) as the CPU functions there; all pointers on one
+// device, contiguous. Launchers that need scratch memory (the split
+// reductions) take the device ordinal for the caching allocator and the SM
+// count; everything is queued on `stream`, nothing synchronises.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace sirs {
+
+// mean[c] and biased var[c] over the B * S values of each channel (as
+// batch_norm_stats_cpu; single read, shifted sums in double).
+template <class T>
+void batch_norm_stats_cuda(const T* x,  // [B, C, S]
+                           T* mean,     // [C], overwritten
+                           T* var,      // [C], overwritten
+                           int64_t B, int64_t C, int64_t S, int device, cudaStream_t stream);
+
+// Training epilogue of the statistics, all on the device:
+//   invstd[c] = 1 / sqrt(var[c] + eps)
+//   running_mean[c] = (1 - momentum) * running_mean[c] + momentum * mean[c]
+//   running_var[c]  = (1 - momentum) * running_var[c]  + momentum * var[c] * n / (n - 1)
+// running_mean / running_var may be null (not updated); element c of each
+// sits at c * its stride (a strided [C] view is updated in place). n > 1.
+template <class T>
+void batch_norm_update_cuda(const T* mean,    // [C]
+                            const T* var,     // [C], biased
+                            T* invstd,        // [C], overwritten
+                            T* running_mean,  // [C] strided, or null
+                            int64_t running_mean_stride,
+                            T* running_var,  // [C] strided, or null
+                            int64_t running_var_stride, int64_t C, int64_t n, double momentum,
+                            double eps, cudaStream_t stream);
+
+// Eval statistics: mean[c] = running_mean[c], invstd[c] = 1 / sqrt(running_var[c] + eps).
+template <class T>
+void batch_norm_eval_stats_cuda(const T* running_mean,  // [C] strided
+                                int64_t running_mean_stride,
+                                const T* running_var,  // [C] strided
+                                int64_t running_var_stride,
+                                T* mean,    // [C], overwritten
+                                T* invstd,  // [C], overwritten
+                                int64_t C, double eps, cudaStream_t stream);
+
+template <class T>
+void batch_norm_forward_cuda(const T* x,       // [B, C, S]
+                             const T* mean,    // [C]
+                             const T* invstd,  // [C]
+                             const T* weight,  // [C] or null
+                             const T* bias,    // [C] or null
+                             T* out,           // [B, C, S], overwritten
+                             int64_t B, int64_t C, int64_t S, cudaStream_t stream);
+
+template <class T>
+void batch_norm_backward_cuda(const T* dout,    // [B, C, S]
+                              const T* x,       // [B, C, S]
+                              const T* mean,    // [C] as used in the forward
+                              const T* invstd,  // [C] as used in the forward
+                              const T* weight,  // [C] or null
+                              T* dx,            // [B, C, S] or null
+                              T* dweight,       // [C] or null
+                              T* dbias,         // [C] or null
+                              int64_t B, int64_t C, int64_t S, bool training, double beta,
+                              int device, cudaStream_t stream);
+
+template <class T>
+void group_norm_forward_cuda(const T* x,       // [B, C, S]
+                             const T* weight,  // [C] or null
+                             const T* bias,    // [C] or null
+                             T* out,           // [B, C, S], overwritten
+                             T* mean,          // [B, G], overwritten
+                             T* invstd,        // [B, G], overwritten
+                             int64_t B, int64_t C, int64_t S, int64_t G, double eps, int device,
+                             cudaStream_t stream);
+
+template <class T>
+void group_norm_backward_cuda(const T* dout,    // [B, C, S]
+                              const T* x,       // [B, C, S]
+                              const T* mean,    // [B, G]
+                              const T* invstd,  // [B, G]
+                              const T* weight,  // [C] or null
+                              T* dx,            // [B, C, S] or null
+                              T* dweight,       // [C] or null
+                              T* dbias,         // [C] or null
+                              int64_t B, int64_t C, int64_t S, int64_t G, double beta, int device,
+                              cudaStream_t stream);
+
+}  // namespace sirs
