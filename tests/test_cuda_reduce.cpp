@@ -106,6 +106,9 @@ TEST(CudaReduce, SumMeanNormSingleDims) {
   sum_like_parity("[7, 19, 33]", c, {1});
   Tensor one = randn32({1}, 5);
   sum_like_parity("[1]", one, {0});
+  // A short reduced dim under wide rows: blocks trade reduced rows for columns.
+  Tensor w = randn32({3, 1000}, 6);
+  sum_like_parity("[3, 1000]", w, {0});
 }
 
 TEST(CudaReduce, SumMeanNormSeveralAndAllDims) {
@@ -137,8 +140,8 @@ TEST(CudaReduce, LargeReductionsUseTheSplitPath) {
   // Three long rows, and three long columns (column kernel, split).
   sum_like_parity("[3, 1000003]", randn32({3, 1000003}, 31), {1}, same, false);
   sum_like_parity("[1000003, 3]", randn32({1000003, 3}, 32), {0}, same, false);
-  // One wide output row: many column tiles, no split.
-  sum_like_parity("[97, 70001]", randn32({97, 70001}, 33), {0}, same, false);
+  // One wide output row: more column tiles than the GPU has block slots, no split.
+  sum_like_parity("[9, 40009]", randn32({9, 40009}, 33), {0}, same, false);
 }
 
 TEST(CudaReduce, MeanOfEmptyIsNaNAndSumOfEmptyIsZero) {
@@ -162,6 +165,8 @@ TEST(CudaReduce, MaxMinArgmaxTiesPickTheFirstIndex) {
   max_like_parity("ties [6, 1025]", r, 1);
   Tensor c = ties({3, 11, 40}, 3, 43);  // 32 + 8 columns
   max_like_parity("ties [3, 11, 40]", c, 1);
+  Tensor u = ties({4, 1, 300}, 3, 45);  // a size-1 dim: 256-column blocks
+  max_like_parity("ties [4, 1, 300]", u, 1);
   Tensor p = ties({6, 5, 7}, 3, 44);
   max_like_parity("ties permuted [6, 5, 7]", p, 1, [](const Tensor& t) {
     return t.permute({2, 0, 1});
@@ -282,10 +287,12 @@ TEST(CudaSoftmax, FirstMiddleLastDims) {
 
 TEST(CudaSoftmax, RowLengthsOneToTenThousand) {
   SIRS_REQUIRE_CUDA();
-  softmax_parity("[7, 1]", logits({7, 1}, 1.0, 110), 1);        // D = 1, contiguous
-  softmax_parity("[1, 6]", logits({1, 6}, 1.0, 111), 0);        // D = 1, inner = 6
-  softmax_parity("[4, 1024]", logits({4, 1024}, 2.0, 112), 1);  // largest warp-per-row
-  softmax_parity("[4, 1025]", logits({4, 1025}, 2.0, 113), 1);  // block per row
+  softmax_parity("[7, 1]", logits({7, 1}, 1.0, 110), 1);            // D = 1, contiguous
+  softmax_parity("[1, 6]", logits({1, 6}, 1.0, 111), 0);            // D = 1, inner = 6
+  softmax_parity("[2, 1, 300]", logits({2, 1, 300}, 1.0, 117), 1);  // D = 1, 256 columns
+  softmax_parity("[2, 3, 100]", logits({2, 3, 100}, 2.0, 118), 1);  // D = 3, 64 columns
+  softmax_parity("[4, 1024]", logits({4, 1024}, 2.0, 112), 1);      // largest warp-per-row
+  softmax_parity("[4, 1025]", logits({4, 1025}, 2.0, 113), 1);      // block per row
   softmax_parity("[3, 10007]", logits({3, 10007}, 2.0, 114), 1);
   softmax_parity("[10007, 5]", logits({10007, 5}, 2.0, 115), 0);
   softmax_parity("[2, 10007, 3]", logits({2, 10007, 3}, 2.0, 116), 1);

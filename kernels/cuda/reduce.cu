@@ -231,7 +231,7 @@ static __global__ void reduce_rows_block_kernel_v1(Op op,
   }
 }
 
-// inner > 1: block (bx, by), bx a power of two <= 32, bx * by = kThreads.
+// inner > 1: block (bx, by), powers of two with bx * by = kThreads.
 // Block b handles piece s = b % nsplit of the reduced dim for columns
 // [tile * bx, tile * bx + bx) of outer slice o, (o, tile) = divmod(b /
 // nsplit, tiles). Thread (tx, ty) folds rows r0 + ty, r0 + ty + by, ...
@@ -317,12 +317,20 @@ void reduce_launch(const Op& op, const T* in, int64_t outer, int64_t reduce, int
     return;
   }
   // Block geometry: bx columns by by reduced rows (bx = 1: the row kernel).
+  // Columns: bx the smallest power of two >= inner up to 32 (a warp reads
+  // 128 contiguous bytes of a row); when the reduced dim is short, threads
+  // move from rows to more columns (up to 256) so few of them idle.
   int bx = 1;
   if (inner > 1) {
     bx = 2;
     while (bx < 32 && bx < inner) bx *= 2;
   }
   int by = kThreads / bx;
+  if (inner > 1)
+    while (by > 1 && by / 2 >= reduce && bx < inner) {
+      by /= 2;
+      bx *= 2;
+    }
   int64_t tiles = ceil_div(inner, bx);
   int64_t base = outer * tiles;  // blocks without splitting
   int64_t target = static_cast<int64_t>(cuda_sm_count(device)) * kBlocksPerSm;

@@ -18,7 +18,8 @@
 //   - *_rows_kernel_v1<.., kRowBlock, ..>: inner == 1, longer rows: one
 //     block per row, shuffles then a shared-memory pass over the warps.
 //   - *_cols_kernel_v1: inner > 1. Block (bx, by): bx adjacent columns i
-//     (coalesced reads along inner), by threads per column stepping over d,
+//     (coalesced reads along inner; bx * by = 256, bx up to 32, more when D
+//     is short), by threads per column stepping over d,
 //     combined through a shared-memory tree over threadIdx.y.
 // Rows are re-read after the reductions; a row (or a block's bx columns)
 // is small enough to stay in L1/L2 between the passes.
@@ -229,15 +230,21 @@ int grid_for(int64_t blocks) {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Column-kernel geometry for inner > 1: bx the smallest power of two >=
-// inner, at most 32; by = kThreads / bx threads per column.
+// inner, at most 32 (a warp reads 128 contiguous bytes of a row), by =
+// kThreads / bx threads per column; for short rows (small D) threads move
+// from rows to more columns (up to kThreads) so few of them idle.
 struct ColGeometry {
   int bx, by;
   int64_t tiles;
 };
-ColGeometry col_geometry(int64_t inner) {
+ColGeometry col_geometry(int64_t D, int64_t inner) {
   ColGeometry c{2, 0, 0};
   while (c.bx < 32 && c.bx < inner) c.bx *= 2;
   c.by = kThreads / c.bx;
+  while (c.by > 1 && c.by / 2 >= D && c.bx < inner) {
+    c.by /= 2;
+    c.bx *= 2;
+  }
   c.tiles = ceil_div(inner, c.bx);
   return c;
 }
@@ -255,7 +262,7 @@ void softmax_forward_cuda(const T* x, T* y, int64_t outer, int64_t D, int64_t in
     softmax_forward_rows_kernel_v1<T, kRowBlock, kRowBlock>
         <<<grid_for(outer), kRowBlock, 0, stream>>>(x, y, outer, D, is_log);
   } else {
-    ColGeometry c = col_geometry(inner);
+    ColGeometry c = col_geometry(D, inner);
     softmax_forward_cols_kernel_v1<T><<<grid_for(outer * c.tiles), dim3(c.bx, c.by), 0, stream>>>(
         x, y, outer, D, inner, c.tiles, is_log);
   }
@@ -274,7 +281,7 @@ void softmax_backward_cuda(const T* y, const T* dy, T* dx, int64_t outer, int64_
     softmax_backward_rows_kernel_v1<T, kRowBlock, kRowBlock>
         <<<grid_for(outer), kRowBlock, 0, stream>>>(y, dy, dx, outer, D, is_log);
   } else {
-    ColGeometry c = col_geometry(inner);
+    ColGeometry c = col_geometry(D, inner);
     softmax_backward_cols_kernel_v1<T><<<grid_for(outer * c.tiles), dim3(c.bx, c.by), 0, stream>>>(
         y, dy, dx, outer, D, inner, c.tiles, is_log);
   }
