@@ -22,6 +22,11 @@
 #include "kernels/loss.h"
 #include "kernels/softmax.h"
 
+#ifdef SIRS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/softmax_cuda.h"
+#endif
+
 namespace sirs {
 
 namespace {
@@ -205,24 +210,38 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
 
 namespace {
 
+// Runs on x's device (CUDA: kernels/cuda/softmax.cu); y and dx are made
+// there too.
 Tensor softmax_impl(const Tensor& x, int64_t dim, bool log, const char* op) {
-  check_cpu(op, x);
   check_float(op, x);
   int64_t d = wrap_dim(dim, x.dim(), op);
   Split3 s = split_at(x.shape(), d);
   Tensor xc = view::contiguous(x);
-  Tensor y = empty(x.shape(), Options(x.dtype()));
+  Tensor y = empty(x.shape(), Options(x.dtype(), x.device()));
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    softmax_forward_cpu<T>(xc.data<T>(), y.data<T>(), s.outer, s.D, s.inner, log);
+    if (x.device().is_cuda()) {
+      SIRS_IF_CUDA(op, softmax_forward_cuda<T>(xc.data<T>(), y.data<T>(), s.outer, s.D, s.inner,
+                                               log, cuda_stream(x.device().index)));
+    } else {
+      softmax_forward_cpu<T>(xc.data<T>(), y.data<T>(), s.outer, s.D, s.inner, log);
+    }
   });
   Tensor ys = y.detach();
   return record1(op, y, {x}, [ys, s, log](const Tensor& dout) {
+    check_same_device("softmax backward", dout, ys);
     Tensor g = dense(dout, ys.dtype());
-    Tensor dx = empty(ys.shape(), Options(ys.dtype()));
+    Tensor dx = empty(ys.shape(), Options(ys.dtype(), ys.device()));
     dispatch_float(ys.dtype(), "softmax backward", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      softmax_backward_cpu<T>(ys.data<T>(), g.data<T>(), dx.data<T>(), s.outer, s.D, s.inner, log);
+      if (ys.device().is_cuda()) {
+        SIRS_IF_CUDA("softmax backward",
+                     softmax_backward_cuda<T>(ys.data<T>(), g.data<T>(), dx.data<T>(), s.outer,
+                                              s.D, s.inner, log, cuda_stream(ys.device().index)));
+      } else {
+        softmax_backward_cpu<T>(ys.data<T>(), g.data<T>(), dx.data<T>(), s.outer, s.D, s.inner,
+                                log);
+      }
     });
     return std::vector<Tensor>{dx};
   });

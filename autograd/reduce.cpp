@@ -1,5 +1,7 @@
 // Reductions: bring the input to the kernels' [outer, reduce, inner] form,
-// run kernels/cpu/reduce.cpp, and record the backward beside the forward.
+// run kernels/cpu/reduce.cpp or kernels/cuda/reduce.cu on the input's
+// device, and record the backward beside the forward. Every tensor made
+// here lives on the input's device.
 #include "autograd/reduce.h"
 
 #include <algorithm>
@@ -7,6 +9,11 @@
 #include "autograd/elementwise.h"
 #include "autograd/node.h"
 #include "kernels/reduce.h"
+
+#ifdef SIRS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/reduce_cuda.h"
+#endif
 
 namespace sirs {
 
@@ -95,9 +102,38 @@ Block dim_block(const Tensor& a, int64_t d) {
   return b;
 }
 
-void check_input(const char* op, const Tensor& a) {
-  check_float(op, a);
-  check_cpu(op, a);
+void check_input(const char* op, const Tensor& a) { check_float(op, a); }
+
+// out [outer, inner] = kind-reduction of in [outer, reduce, inner], both
+// contiguous, on in's device.
+void run_sum(SumKind kind, const char* op, const Tensor& out, const Tensor& in, int64_t outer,
+             int64_t reduce, int64_t inner) {
+  dispatch_float(in.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (in.device().is_cuda()) {
+      SIRS_IF_CUDA(op, sum_forward_cuda<T>(kind, out.data<T>(), in.data<T>(), outer, reduce, inner,
+                                           in.device().index, cuda_stream(in.device().index)));
+    } else {
+      sum_forward_cpu<T>(kind, out.data<T>(), in.data<T>(), outer, reduce, inner);
+    }
+  });
+}
+
+// values (may be undefined: argmax) and indices of the max / min of in
+// [outer, reduce, inner] along reduce, on in's device.
+void run_max(bool is_min, const char* op, const Tensor& values, const Tensor& indices,
+             const Tensor& in, int64_t outer, int64_t reduce, int64_t inner) {
+  dispatch_float(in.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* v = values.defined() ? values.data<T>() : nullptr;
+    if (in.device().is_cuda()) {
+      SIRS_IF_CUDA(op, max_forward_cuda<T>(is_min, v, indices.data<int64_t>(), in.data<T>(), outer,
+                                           reduce, inner, in.device().index,
+                                           cuda_stream(in.device().index)));
+    } else {
+      max_forward_cpu<T>(is_min, v, indices.data<int64_t>(), in.data<T>(), outer, reduce, inner);
+    }
+  });
 }
 
 int64_t reduced_count(const Shape& in, const std::vector<bool>& mask) {
@@ -115,6 +151,9 @@ Tensor sum_like_raw(SumKind kind, const char* op, const Tensor& a, const std::ve
     // Several runs of reduced dims (a bias gradient sums [B, C, H, W] over
     // B, H and W): reduce one run per pass, innermost first. Each pass
     // reads a smaller tensor and nothing is copied; each rounds to T once.
+    // A mean takes the mean of each run: the runs' counts multiply to the
+    // total count, and no separate scaling pass is needed.
+    SumKind pass_kind = kind == SumKind::Mean ? SumKind::Mean : SumKind::Sum;
     Tensor cur = view::contiguous(a);
     Shape sh = a.shape();
     for (;;) {
@@ -128,23 +167,16 @@ Tensor sum_like_raw(SumKind kind, const char* op, const Tensor& a, const std::ve
         (d < s ? outer : d < e ? reduce : inner) *= sh[d];
       Shape next_sh = sh;
       for (int64_t d = s; d < e; ++d) next_sh[d] = 1;
-      Tensor next = empty(next_sh, Options(a.dtype()));
-      dispatch_float(a.dtype(), op, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        sum_forward_cpu<T>(SumKind::Sum, next.data<T>(), cur.data<T>(), outer, reduce, inner);
-      });
+      Tensor next = empty(next_sh, Options(a.dtype(), a.device()));
+      run_sum(pass_kind, op, next, cur, outer, reduce, inner);
       cur = next;
       sh = next_sh;
     }
-    if (kind == SumKind::Mean) mul_(cur, 1.0 / static_cast<double>(reduced_count(a.shape(), mask)));
     return view::reshape(cur, out_shape);
   }
   Block b = to_block(a, mask);
-  Tensor out = empty(out_shape, Options(a.dtype()));
-  dispatch_float(a.dtype(), op, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    sum_forward_cpu<T>(kind, out.data<T>(), b.data.data<T>(), b.outer, b.reduce, b.inner);
-  });
+  Tensor out = empty(out_shape, Options(a.dtype(), a.device()));
+  run_sum(kind, op, out, b.data, b.outer, b.reduce, b.inner);
   return out;
 }
 
@@ -158,24 +190,27 @@ ValuesIndices max_min(bool is_min, const Tensor& a, int64_t dim, bool keepdim) {
              " has size 0 in input of shape ", shape_str(a.shape()));
   Block b = dim_block(a, d);
   Shape out_shape = reduced_shape(a.shape(), mask, keepdim);
-  Tensor values = empty(out_shape, Options(a.dtype()));
-  Tensor indices = empty(out_shape, Options(DType::I64));
-  dispatch_float(a.dtype(), op, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    max_forward_cpu<T>(is_min, values.data<T>(), indices.data<int64_t>(), b.data.data<T>(),
-                       b.outer, b.reduce, b.inner);
-  });
+  Tensor values = empty(out_shape, Options(a.dtype(), a.device()));
+  Tensor indices = empty(out_shape, Options(DType::I64, a.device()));
+  run_max(is_min, op, values, indices, b.data, b.outer, b.reduce, b.inner);
   Shape in_shape = a.shape();
   Block geom = b;
   geom.data = Tensor();
   Tensor idx = indices.detach();
   record1(op, values, {a}, [=](const Tensor& dout) -> std::vector<Tensor> {
     Tensor g = view::contiguous(dout);
-    Tensor dinp = empty(in_shape, Options(dout.dtype()));
+    Tensor dinp = empty(in_shape, Options(dout.dtype(), dout.device()));
     dispatch_float(dout.dtype(), "max_backward", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      max_backward_cpu<T>(dinp.data<T>(), g.data<T>(), idx.data<int64_t>(), geom.outer,
-                          geom.reduce, geom.inner);
+      if (dout.device().is_cuda()) {
+        SIRS_IF_CUDA("max_backward",
+                     max_backward_cuda<T>(dinp.data<T>(), g.data<T>(), idx.data<int64_t>(),
+                                          geom.outer, geom.reduce, geom.inner,
+                                          cuda_stream(dout.device().index)));
+      } else {
+        max_backward_cpu<T>(dinp.data<T>(), g.data<T>(), idx.data<int64_t>(), geom.outer,
+                            geom.reduce, geom.inner);
+      }
     });
     return {dinp};
   });
@@ -188,10 +223,16 @@ Tensor max_min_all(bool is_min, const Tensor& a) {
   SIRS_CHECK(a.numel() > 0, ValueError, op, ": empty input of shape ", shape_str(a.shape()),
              " has no ", op, "imum; pass a dim");
   Tensor x = view::contiguous(a);
-  Tensor out = empty({}, Options(a.dtype()));
+  Tensor out = empty({}, Options(a.dtype(), a.device()));
   dispatch_float(a.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    *out.data<T>() = max_all_cpu<T>(is_min, x.data<T>(), x.numel());
+    if (a.device().is_cuda()) {
+      // The result stays on the device (no host round trip, no sync).
+      SIRS_IF_CUDA(op, max_all_cuda<T>(is_min, out.data<T>(), x.data<T>(), x.numel(),
+                                       a.device().index, cuda_stream(a.device().index)));
+    } else {
+      *out.data<T>() = max_all_cpu<T>(is_min, x.data<T>(), x.numel());
+    }
   });
   Tensor xd = x.detach(), od = out.detach();
   return record1(op, out, {a}, [=](const Tensor& dout) -> std::vector<Tensor> {
@@ -237,7 +278,7 @@ Tensor norm(const Tensor& a, const Shape& dims, bool keepdim) {
     // NaN, and where() replaces it by 0.
     Tensor n = nd.reshape(keep);
     Tensor scale = div(dout.reshape(keep), n);
-    scale = where(eq(n, 0.0), scalar_tensor(0.0, Options(scale.dtype())), scale);
+    scale = where(eq(n, 0.0), scalar_tensor(0.0, Options(scale.dtype(), scale.device())), scale);
     return {mul(ad, scale)};
   });
 }
@@ -255,12 +296,8 @@ Tensor argmax(const Tensor& a, int64_t dim, bool keepdim) {
   SIRS_CHECK(a.dim() == 0 || a.shape()[d] > 0, IndexError, "argmax: dim ", d,
              " has size 0 in input of shape ", shape_str(a.shape()));
   Block b = dim_block(a, d);
-  Tensor indices = empty(reduced_shape(a.shape(), mask, keepdim), Options(DType::I64));
-  dispatch_float(a.dtype(), "argmax", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    max_forward_cpu<T>(false, nullptr, indices.data<int64_t>(), b.data.data<T>(), b.outer,
-                       b.reduce, b.inner);
-  });
+  Tensor indices = empty(reduced_shape(a.shape(), mask, keepdim), Options(DType::I64, a.device()));
+  run_max(false, "argmax", Tensor(), indices, b.data, b.outer, b.reduce, b.inner);
   return indices;
 }
 

@@ -37,17 +37,16 @@ Tensor sum_to(const Tensor& t, const Shape& shape) {
   Shape dims;
   for (int64_t d = 0; d < t.dim(); ++d)
     if (padded[d] == 1 && t.shape()[d] != 1) dims.push_back(d);
-  Tensor src = t.device().is_cpu() ? t : view::to_device(t, Device::cpu());
+  // sum() reduces on t's device, so the result stays there.
   Tensor out;
   if (dims.empty()) {
-    out = view::reshape(view::clone(src), shape);  // only size-1 dims dropped
+    out = view::reshape(view::clone(t), shape);  // only size-1 dims dropped
   } else {
     NoGradGuard no_grad;  // sum_to records its own node below
-    out = view::reshape(sum(src, dims, true), shape);
+    out = view::reshape(sum(t, dims, true), shape);
   }
-  Tensor res = t.device().is_cpu() ? out : view::to_device(out, t.device());
   Shape in_shape = t.shape();
-  return record1("sum_to", res, {t}, [in_shape](const Tensor& dout) -> std::vector<Tensor> {
+  return record1("sum_to", out, {t}, [in_shape](const Tensor& dout) -> std::vector<Tensor> {
     return {dout.expand(in_shape)};
   });
 }
