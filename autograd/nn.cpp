@@ -16,16 +16,12 @@
 #include "kernels/cuda/dropout_cuda.h"
 #include "kernels/cuda/embedding_cuda.h"
 #include "kernels/cuda/loss_cuda.h"
+#include "kernels/cuda/softmax_cuda.h"
 #endif
 #include "kernels/dropout.h"
 #include "kernels/embedding.h"
 #include "kernels/loss.h"
 #include "kernels/softmax.h"
-
-#ifdef SIRS_WITH_CUDA
-#include "kernels/cuda/context.h"
-#include "kernels/cuda/softmax_cuda.h"
-#endif
 
 namespace sirs {
 

@@ -1,7 +1,9 @@
 // Differentiable normalisation layers (kernels and formulas: kernels/norm.h).
 // Statistics are two-pass with double accumulators for float32 and float64;
 // the variance used to normalise is the biased one. weight / bias may be
-// undefined Tensors (affine off). CPU, float32 / float64, any strides.
+// undefined Tensors (affine off). CPU or CUDA (every tensor on x's device;
+// on CUDA the running statistics are updated on the device), float32 /
+// float64, any strides.
 #pragma once
 
 #include "tensor/tensor.h"

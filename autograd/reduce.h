@@ -5,7 +5,7 @@
 // the empty list means every dim. keepdim keeps reduced dims as size 1
 // (so the result broadcasts against the input); otherwise they are removed
 // (reducing everything gives a 0-d tensor). A bad or repeated dim is an
-// IndexError naming the op and the shape. Inputs are float32 or float64 CPU
+// IndexError naming the op and the shape. Inputs are float32 or float64 (CPU or CUDA)
 // tensors of any layout. Sums accumulate in double and round once (see
 // kernels/reduce.h), for float32 too.
 #pragma once
