@@ -7,13 +7,16 @@
 # table last (op, shape, ours, baseline, ratio, target, pass/fail). Aim:
 # under 8 minutes on an H100/H200 with 16 cores.
 #
-#   scripts/gpu-check.sh [--debs DIR] [--out DIR] [--arch 90] [--all-tests]
+#   scripts/gpu-check.sh [--debs DIR | --prebuilt DIR] [--out DIR] [--arch 90] [--all-tests]
 #
 # --debs DIR   Debian packages written by scripts/fetch-gpu-debs.sh on a
 #              machine with network: unpacked (dpkg -x) into a private prefix
 #              and built against (make DEPS_ROOT=...). Needed where the image
 #              lacks OpenBLAS, GoogleTest, Google Benchmark, libtiff, stb,
 #              yaml-cpp and nlohmann-json (the GPU machines here do).
+# --prebuilt DIR  skip the build: DIR/bundle.tar.xz from scripts/gpu-bundle.sh
+#              (binaries built elsewhere for x86-64-v3 + sm_90, with the Debian
+#              libraries they load); saves the device minutes of a build.
 # --out DIR    where logs and JSON go (default gpu-check-out).
 # --arch N     CUDA architecture (default 90: H100/H200).
 # --all-tests  run the whole test suite, not only the CUDA tests.
@@ -24,14 +27,15 @@
 # marks (performance targets) do not change it.
 set -uo pipefail
 
-debs="" out="gpu-check-out" arch=90 all_tests=0
+debs="" prebuilt="" out="gpu-check-out" arch=90 all_tests=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --debs) debs="$2"; shift 2 ;;
+    --prebuilt) prebuilt="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --arch) arch="$2"; shift 2 ;;
     --all-tests) all_tests=1; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -60,52 +64,72 @@ if [ -n "$debs" ]; then
   stamp "unpacked $(ls "$debs"/*.deb | wc -l) packages into $root"
 fi
 
+# cuDNN, cuBLAS and the CUDA runtime: the toolkit's, or PyTorch's pip wheels'.
 nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
-[ -x "$nvcc" ] || { echo "gpu-check: nvcc not found"; exit 1; }
-cuda_home=$(dirname "$(dirname "$(readlink -f "$nvcc")")")
-# A shim folder with include/ and lib/ for cuDNN and cuBLAS when the toolkit
-# lacks them: the pip wheels ship versioned .so files only.
-if [ ! -e "$cuda_home/include/cudnn.h" ] || [ ! -e "$cuda_home/lib64/libcublas.so" ]; then
-  shim=/tmp/sirs-cuda-shim
-  rm -rf "$shim" && mkdir -p "$shim/include" "$shim/lib"
-  for pkg in cudnn cublas; do
-    d=$(python3 -c "import nvidia.$pkg, os; print(os.path.dirname(nvidia.$pkg.__file__ or list(nvidia.$pkg.__path__)[0]))" 2>/dev/null \
-        || python3 -c "import nvidia.$pkg as m; print(list(m.__path__)[0])" 2>/dev/null)
-    if [ -n "$d" ] && [ -d "$d" ]; then
-      ln -sf "$d"/include/* "$shim/include/" 2>/dev/null
-      for so in "$d"/lib/lib*.so*; do
-        ln -sf "$so" "$shim/lib/"
-        base=$(basename "$so"); ln -sf "$so" "$shim/lib/${base%%.so*}.so"
-      done
-      export LD_LIBRARY_PATH="$d/lib:${LD_LIBRARY_PATH:-}"
-      echo "gpu-check: $pkg from $d"
-    fi
-  done
-  make_args+=(CUDNN_HOME="$shim")
-fi
+cuda_home=$(dirname "$(dirname "$(readlink -f "$nvcc" 2>/dev/null || echo /usr/local/cuda/bin/nvcc)")")
+shim=/tmp/sirs-cuda-shim
+rm -rf "$shim" && mkdir -p "$shim/include" "$shim/lib"
+need_shim=0
+[ -e "$cuda_home/include/cudnn.h" ] && [ -e "$cuda_home/lib64/libcublas.so" ] || need_shim=1
+for pkg in cudnn cublas cuda_runtime; do
+  d=$(python3 -c "import nvidia.$pkg as m; print(list(m.__path__)[0])" 2>/dev/null)
+  if [ -n "$d" ] && [ -d "$d/lib" ]; then
+    ln -sf "$d"/include/* "$shim/include/" 2>/dev/null
+    for so in "$d"/lib/lib*.so*; do
+      ln -sf "$so" "$shim/lib/"
+      base=$(basename "$so"); ln -sf "$so" "$shim/lib/${base%%.so*}.so"
+    done
+    export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d/lib"
+    echo "gpu-check: $pkg from $d"
+  fi
+done
+export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$cuda_home/lib64"
 
-# --- build ------------------------------------------------------------------
-stamp "build (${make_args[*]})"
-if ! make -j"$(nproc)" "${make_args[@]}" all >"$out/build.log" 2>&1; then
-  tail -40 "$out/build.log"
-  echo "gpu-check: BUILD FAILED (log: $out/build.log)"
-  exit 1
+if [ -n "$prebuilt" ]; then
+  stamp "prebuilt binaries from $prebuilt/bundle.tar.xz"
+  rm -rf /tmp/sirs-prebuilt && mkdir -p /tmp/sirs-prebuilt
+  tar -C /tmp/sirs-prebuilt -xJf "$prebuilt/bundle.tar.xz" || { echo "gpu-check: cannot unpack the bundle"; exit 1; }
+  bin=/tmp/sirs-prebuilt/bin
+  export LD_LIBRARY_PATH="/tmp/sirs-prebuilt/lib:$LD_LIBRARY_PATH"
+else
+  [ -x "$nvcc" ] || { echo "gpu-check: nvcc not found"; exit 1; }
+  [ "$need_shim" = 1 ] && make_args+=(CUDNN_HOME="$shim")
+  stamp "build (${make_args[*]})"
+  if ! make -j"$(nproc)" "${make_args[@]}" all >"$out/build.log" 2>&1; then
+    tail -40 "$out/build.log"
+    echo "gpu-check: BUILD FAILED (log: $out/build.log)"
+    exit 1
+  fi
+  bin=./build-gpu
 fi
-./build-gpu/sirs --version | head -3
+ldd "$bin/sirs_tests" | grep -E "not found|cudnn|cublas|cudart" || true
+"$bin/sirs" --version | head -3
 
 # --- tests ------------------------------------------------------------------
-filter='Cuda*:GruCell*'
-[ "$all_tests" = 1 ] && filter='*'
-stamp "tests ($filter)"
-timeout 300 ./build-gpu/sirs_tests --gtest_filter="$filter" >"$out/tests.log" 2>&1
-rc=$?
-grep -E '^\[parity\]' "$out/tests.log" | tail -200 >"$out/parity.txt" || true
-grep -E '^\[  FAILED  \]|^tests:' "$out/tests.log" | tail -40
-[ $rc -eq 0 ] || { status=1; echo "gpu-check: tests exited $rc"; }
+# One process per suite: a crash or a hang (a kernel that never returns)
+# costs that suite only, and the log still shows every other suite.
+if [ "$all_tests" = 1 ]; then
+  suites=$("$bin/sirs_tests" --gtest_list_tests | grep -E '^[A-Za-z]' | tr -d '.')
+else
+  suites=$("$bin/sirs_tests" --gtest_list_tests | grep -E '^(Cuda|GruCell)' | tr -d '.')
+fi
+stamp "tests: $(echo "$suites" | wc -w) suites"
+: >"$out/tests.log"
+for suite in $suites; do
+  timeout 120 "$bin/sirs_tests" --gtest_filter="$suite.*" >>"$out/tests.log" 2>&1
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    status=1
+    echo "gpu-check: suite $suite exited $rc$([ $rc = 124 ] && echo ' (timed out)')" | tee -a "$out/tests.log"
+  fi
+done
+grep -E '^\[parity\]' "$out/tests.log" >"$out/parity.txt" || true
+grep -E '^\[  FAILED  \] [A-Za-z]+\.[A-Za-z]' "$out/tests.log" | sort -u | head -60
+awk '/^tests: /{p+=$2; f+=$4; s+=$6} END{printf "tests: %d passed, %d failed, %d skipped (all suites)\n", p, f, s}' "$out/tests.log" | tee -a "$out/tests.log"
 
 # --- benchmarks -------------------------------------------------------------
 stamp "our CUDA benchmarks"
-timeout 240 ./build-gpu/sirs_bench --benchmark_filter='^cuda/' \
+timeout 240 "$bin/sirs_bench" --benchmark_filter='^cuda/' \
   --benchmark_out="$out/ours.json" --benchmark_out_format=json >"$out/bench.log" 2>&1 \
   || echo "gpu-check: benchmarks exited $? (log: $out/bench.log)"
 
@@ -115,8 +139,8 @@ timeout 180 python3 scripts/bench_torch_cuda.py --out "$out/torch.json" >"$out/t
 
 stamp "sirs bench --device cuda (synthetic, whole training steps)"
 rm -rf /tmp/sirs-gpu-synth
-./build-gpu/sirs synth --out /tmp/sirs-gpu-synth --images 64 --seed 1 >/dev/null 2>&1 &&
-  timeout 120 ./build-gpu/sirs bench --config /tmp/sirs-gpu-synth/sirs.yaml --device cuda --steps 10 \
+"$bin/sirs" synth --out /tmp/sirs-gpu-synth --images 64 --seed 1 >/dev/null 2>&1 &&
+  timeout 120 "$bin/sirs" bench --config /tmp/sirs-gpu-synth/sirs.yaml --device cuda --steps 10 \
     --warmup 3 --json "$out/sirs_bench_cuda.json" >"$out/sirs_bench.log" 2>&1
 tail -25 "$out/sirs_bench.log" 2>/dev/null
 

@@ -95,10 +95,13 @@ def main():
             log = open(a.tests, errors="replace").read()
         except OSError:
             log = ""
-        m = re.findall(r"tests: (\d+) passed, (\d+) failed, (\d+) skipped", log)
-        print("CUDA tests:", f"{m[-1][0]} passed, {m[-1][1]} failed, {m[-1][2]} skipped" if m else "no summary line (crashed?)")
-        for f in re.findall(r"^\[  FAILED  \] (\S+)", log, re.M)[:40]:
-            print("  FAILED", f)
+        m = re.findall(r"^tests: (\d+) passed, (\d+) failed, (\d+) skipped$", log, re.M)
+        p, f, s = (sum(int(x[i]) for x in m) for i in range(3))
+        print("CUDA tests:", f"{p} passed, {f} failed, {s} skipped" if m else "no summary line (crashed?)")
+        for name in sorted(set(re.findall(r"^\[  FAILED  \] ([A-Za-z]\w*\.\w+)", log, re.M)))[:60]:
+            print("  FAILED", name)
+        for line in re.findall(r"^gpu-check: suite .*$", log, re.M):
+            print(" ", line)
     print("GPU:", torch.get("device", "?"), "| torch", torch.get("torch", "?"), "| cuDNN", torch.get("cudnn", "?"))
     if not rows:
         print("no benchmark results")
