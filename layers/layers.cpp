@@ -64,7 +64,12 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
              "BatchNorm2d: expected input [B, ", num_features, ", *], got ",
              x.defined() ? shape_str(x.shape()) : std::string("undefined"));
   Tensor y = batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
-  if (is_training()) view::fill(num_batches_tracked, num_batches_tracked.item() + 1);
+  // num_batches_tracked += 1 where it lives: a copy with beta = 1 adds a
+  // one-element 1 into it, so a CUDA buffer needs no read back to the host
+  // (an item() here would stall the GPU pipeline at every BatchNorm).
+  if (is_training())
+    view::copy_into(num_batches_tracked,
+                    ones({}, Options(DType::I64, num_batches_tracked.device())), 1.0);
   return y;
 }
 
