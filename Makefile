@@ -181,6 +181,7 @@ golden:
 	/usr/bin/python3 scripts/gen_golden_gru.py tests/golden
 	/usr/bin/python3 scripts/gen_golden_resnet.py tests/golden
 	/usr/bin/python3 scripts/gen_golden_sirs.py tests/golden/sirs_step.safetensors
+	/usr/bin/python3 scripts/gen_golden_train.py tests/fixtures/train_repro tests/golden/train_repro.safetensors
 	/usr/bin/python3 scripts/gen_import_fixtures.py tests/fixtures
 
 format:

@@ -57,7 +57,8 @@ bool BatchSource::next(TrainBatch& out) {
   return true;
 }
 
-Tensor class_weights_for(const PrecompSplit& split, const std::vector<int64_t>& images) {
+Tensor class_weights_for(const PrecompSplit& split, const std::vector<int64_t>& images,
+                         int64_t num_classes) {
   SIRS_CHECK(!split.mask_paths.empty(), ValueError, "class weights: split '", split.split,
              "' has no masks");
   std::vector<std::string> paths;
@@ -66,7 +67,7 @@ Tensor class_weights_for(const PrecompSplit& split, const std::vector<int64_t>& 
   } else {
     for (int64_t i : images) paths.push_back(split.mask_paths[size_t(i)]);
   }
-  std::vector<float> w = class_weights_from_masks(paths);
+  std::vector<float> w = class_weights_from_masks(paths, num_classes);
   return from_data(w.data(), {int64_t(w.size())});
 }
 

@@ -56,7 +56,9 @@ class BatchSource {
   std::unique_ptr<Impl> impl_;
 };
 
-// DESIGN §4 class weights over the masks of the chosen images ([K] float32).
-Tensor class_weights_for(const PrecompSplit& split, const std::vector<int64_t>& images);
+// DESIGN §4 class weights over the masks of the chosen images ([K] float32,
+// K = num_classes of the model).
+Tensor class_weights_for(const PrecompSplit& split, const std::vector<int64_t>& images,
+                         int64_t num_classes);
 
 }  // namespace sirs::app

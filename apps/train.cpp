@@ -217,7 +217,7 @@ FoldOutcome train_fold(const RunConfig& cfg, const TrainOptions& opt, int64_t fo
   BatchSource source(train_split, vocab, train_images, bo);
   Tensor class_weights;
   if (source.has_masks() && mc.decoder) {
-    class_weights = class_weights_for(train_split, train_images);
+    class_weights = class_weights_for(train_split, train_images, mc.num_classes);
     if (!device.is_cpu()) class_weights = class_weights.to(device);
   }
   const int64_t nb = source.num_batches();

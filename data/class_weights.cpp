@@ -50,10 +50,23 @@ std::vector<float> class_weights_from_counts(const std::vector<int64_t>& counts)
   return class_weights_from_counts(counts, std::cerr);
 }
 
-std::vector<float> class_weights_from_masks(const std::vector<std::string>& mask_paths) {
+std::vector<float> class_weights_from_masks(const std::vector<std::string>& mask_paths,
+                                            int64_t num_classes) {
   SIRS_CHECK(!mask_paths.empty(), ValueError, "class_weights_from_masks: no mask files");
+  SIRS_CHECK(num_classes >= 1, ValueError,
+             "class_weights_from_masks: num_classes must be >= 1, got ", num_classes);
   std::vector<int64_t> counts(kNumClasses, 0);
-  for (const auto& p : mask_paths) accumulate_class_counts(read_mask(p), counts);
+  for (const auto& p : mask_paths) {
+    std::vector<int64_t> c(kNumClasses, 0);
+    accumulate_class_counts(read_mask(p), c);
+    for (int64_t k = 0; k < kNumClasses; ++k) {
+      SIRS_CHECK(k < num_classes || c[size_t(k)] == 0, ValueError, "class_weights: ", p, " has ",
+                 c[size_t(k)], " pixels of class ", k, " (", kClassNames[k],
+                 ") but the model has num_classes ", num_classes);
+      counts[size_t(k)] += c[size_t(k)];
+    }
+  }
+  counts.resize(size_t(num_classes), 0);
   return class_weights_from_counts(counts);
 }
 

@@ -25,7 +25,11 @@ std::vector<float> class_weights_from_counts(const std::vector<int64_t>& counts)
 std::vector<float> class_weights_from_counts(const std::vector<int64_t>& counts,
                                              std::ostream& warn);
 
-// Reads every mask and returns the [K] weights.
-std::vector<float> class_weights_from_masks(const std::vector<std::string>& mask_paths);
+// Reads every mask and returns the weights of the model's num_classes classes
+// ([num_classes]; classes the masks cannot hold, >= kNumClasses, get 0). A
+// mask pixel of a class >= num_classes is a ValueError naming the file: the
+// model could not predict it.
+std::vector<float> class_weights_from_masks(const std::vector<std::string>& mask_paths,
+                                            int64_t num_classes = kNumClasses);
 
 }  // namespace sirs

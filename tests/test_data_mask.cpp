@@ -150,3 +150,28 @@ TEST(MaskClassWeights, RealSampleMasks) {
   EXPECT_NE(err.find("warning"), std::string::npos) << err;
   EXPECT_NE(err.find("13 (Stadium)"), std::string::npos) << err;
 }
+
+// A model with fewer classes than RSITMD-SS (`sirs train` with model.num_classes
+// 4): one weight per model class, and a mask holding a class the model cannot
+// predict is refused by name.
+TEST(MaskClassWeights, SizedToTheModelsClasses) {
+  TempDir t{"mask_test"};
+  Mask m;
+  m.h = 1, m.w = 8;
+  m.labels = {0, 0, 0, 0, 1, 1, 3, kIgnoreLabel};
+  write_mask(t.file("a.png"), m);
+  testing::internal::CaptureStderr();
+  std::vector<float> w = class_weights_from_masks({t.file("a.png")}, 4);
+  const std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_FLOAT_EQ(w[0], 1.f);
+  EXPECT_FLOAT_EQ(w[1], 2.f);
+  EXPECT_EQ(w[2], 0.f);
+  EXPECT_FLOAT_EQ(w[3], 4.f);
+  EXPECT_NE(err.find("2 (Boat)"), std::string::npos) << err;
+  EXPECT_EQ(err.find("4 (Pond)"), std::string::npos) << err;
+  m.labels[7] = 5;
+  write_mask(t.file("b.png"), m);
+  const std::string msg = value_error([&] { class_weights_from_masks({t.file("b.png")}, 4); });
+  EXPECT_NE(msg.find("b.png has 1 pixels of class 5 (River)"), std::string::npos) << msg;
+}
