@@ -6,7 +6,9 @@
 // Element positions are sum(index[d] * strides[d]) from each base pointer,
 // so any view (permuted, sliced, broadcast with stride 0 in src) works.
 // beta = 0 overwrites dst (its old contents are never read); beta = 1
-// accumulates. dst must not overlap src.
+// accumulates. dst must not overlap src. Floating -> integer conversion
+// truncates toward zero into int64 and wraps to the target width (-1.5 ->
+// uint8 255), identically on the CPU and CUDA.
 #pragma once
 
 #include <cstdint>

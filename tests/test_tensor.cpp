@@ -81,6 +81,14 @@ TEST(Tensor, CloneAndDtypeConversion) {
   Tensor h = t.to(DType::F16);
   EXPECT_NEAR(h.to_vector()[2], 3.2, 0.002);
   EXPECT_EQ(from_vector({300}, {1}).to(DType::U8).dtype(), DType::U8);
+  // Floating -> integer: truncate into int64, then wrap (defined, and the
+  // same on CUDA: tests/test_cuda_runtime.cpp).
+  EXPECT_EQ(from_vector({-1.5, 300.7, 255.9, -256.2}, {4}).to(DType::U8).to_vector(),
+            (std::vector<double>{255, 44, 255, 0}));
+  EXPECT_EQ(from_vector({-1.5, 300.7}, {2}, DType::F32).to(DType::I32).to_vector(),
+            (std::vector<double>{-1, 300}));
+  EXPECT_EQ(from_vector({-3.0}, {1}).to(DType::BF16).to(DType::U8).to_vector(),
+            (std::vector<double>{253}));
 }
 
 TEST(Tensor, HalfAndBFloat16Rounding) {

@@ -2,6 +2,7 @@
 // The innermost dim runs as a plain loop; the outer index space is split
 // across OpenMP threads when there is enough work.
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/copy.h"
@@ -14,15 +15,25 @@ template <class T> inline double to_double(T v) { return static_cast<double>(v);
 template <> inline double to_double(BFloat16 v) { return v.to_float(); }
 template <> inline double to_double(Half v) { return v.to_float(); }
 
-template <class T> inline T from_double(double v) { return static_cast<T>(v); }
+// Floating -> integer: truncate toward zero into int64, then wrap to the
+// target width (defined behaviour, the same on the CPU and CUDA; a direct
+// cast of a negative float to uint8 is undefined in C++ and differs between
+// x86 and the GPU).
+template <class T> inline T from_double(double v) {
+  if constexpr (std::is_integral<T>::value)
+    return static_cast<T>(static_cast<int64_t>(v));
+  else
+    return static_cast<T>(v);
+}
 template <> inline BFloat16 from_double(double v) { return BFloat16::from_float(static_cast<float>(v)); }
 template <> inline Half from_double(double v) { return Half::from_float(static_cast<float>(v)); }
-// Float -> integer casts truncate toward zero like PyTorch's .to(int).
 
 template <class D, class S>
 inline D convert(S v) {
   if constexpr (std::is_same<D, S>::value) {
     return v;
+  } else if constexpr (std::is_integral<D>::value && std::is_floating_point<S>::value) {
+    return from_double<D>(static_cast<double>(v));
   } else if constexpr (std::is_arithmetic<D>::value && std::is_arithmetic<S>::value) {
     return static_cast<D>(v);
   } else {

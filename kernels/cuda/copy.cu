@@ -8,9 +8,11 @@
 // contiguous same-dtype overwrite never reaches it (copy_into uses
 // cudaMemcpyAsync); what comes here is permute/expand materialisation,
 // dtype conversion and gradient accumulation.
-// Conversions match the CPU: arithmetic types by static_cast (float ->
-// integer truncates toward zero), bf16 / fp16 through float with round to
-// nearest even.
+// Conversions match the CPU: arithmetic types by static_cast, except
+// floating -> integer, which truncates toward zero into int64 and then wraps
+// to the target width (a direct cast of a negative float to uint8 is
+// undefined; x86 wraps, the GPU saturates); bf16 / fp16 through float with
+// round to nearest even.
 // Tests: make test GTEST_FILTER='CudaRuntime*'
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -41,7 +43,13 @@ template <class T> __device__ __forceinline__ double dev_to_double(T v) { return
 template <> __device__ __forceinline__ double dev_to_double(__nv_bfloat16 v) { return __bfloat162float(v); }
 template <> __device__ __forceinline__ double dev_to_double(__half v) { return __half2float(v); }
 
-template <class T> __device__ __forceinline__ T dev_from_double(double v) { return static_cast<T>(v); }
+// Floating -> integer as on the CPU: truncate into int64, then wrap.
+template <class T> __device__ __forceinline__ T dev_from_double(double v) {
+  if constexpr (std::is_integral<T>::value)
+    return static_cast<T>(static_cast<int64_t>(v));
+  else
+    return static_cast<T>(v);
+}
 template <> __device__ __forceinline__ __nv_bfloat16 dev_from_double(double v) {
   return __float2bfloat16_rn(static_cast<float>(v));
 }
@@ -53,6 +61,8 @@ template <class D, class S>
 __device__ __forceinline__ D dev_convert(S v) {
   if constexpr (std::is_same<D, S>::value) {
     return v;
+  } else if constexpr (std::is_integral<D>::value && std::is_floating_point<S>::value) {
+    return dev_from_double<D>(static_cast<double>(v));
   } else if constexpr (std::is_arithmetic<D>::value && std::is_arithmetic<S>::value) {
     return static_cast<D>(v);
   } else {
