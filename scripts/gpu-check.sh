@@ -21,7 +21,9 @@
 # GPU_CHECK_TEST_SECONDS (default 300): suites not started by then are
 #              reported as not run, so the benchmarks and the table still come.
 # --arch N     CUDA architecture (default 90: H100/H200).
-# --all-tests  run the whole test suite, not only the CUDA tests.
+# --all-tests  run the whole test suite, not only the CUDA tests (on a GPU
+#              machine the CLI tests then train and evaluate on CUDA).
+# --tests-only no benchmarks, no PyTorch timing.
 #
 # cuDNN and cuBLAS are taken from the CUDA toolkit when it has them, else
 # from PyTorch's pip wheels (nvidia-cudnn-cu*, nvidia-cublas-cu*).
@@ -29,7 +31,7 @@
 # marks (performance targets) do not change it.
 set -uo pipefail
 
-debs="" prebuilt="" out="gpu-check-out" arch=90 all_tests=0
+debs="" prebuilt="" out="gpu-check-out" arch=90 all_tests=0 tests_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --debs) debs="$2"; shift 2 ;;
@@ -37,7 +39,8 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --arch) arch="$2"; shift 2 ;;
     --all-tests) all_tests=1; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    --tests-only) tests_only=1; shift ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -108,6 +111,10 @@ ldd "$bin/sirs_tests" | grep -E "not found|cudnn|cublas|cudart" || true
 "$bin/sirs" --version | head -3
 
 # --- tests ------------------------------------------------------------------
+# Tests read fixtures and golden files from this tree and run the `sirs`
+# next to the test binary, wherever the binaries were built.
+bin=$(cd "$bin" && pwd)
+export SIRS_SOURCE_DIR="$PWD" SIRS_BUILD_DIR="$bin"
 # One process per suite: a crash or a hang (a kernel that never returns)
 # costs that suite only, and the log still shows every other suite.
 if [ "$all_tests" = 1 ]; then
@@ -134,6 +141,11 @@ done
 grep -E '^\[parity\]' "$out/tests.log" >"$out/parity.txt" || true
 grep -E '^\[  FAILED  \] [A-Za-z]+\.[A-Za-z]' "$out/tests.log" | sort -u | head -60
 awk '/^tests: /{p+=$2; f+=$4; s+=$6} END{printf "tests: %d passed, %d failed, %d skipped (all suites)\n", p, f, s}' "$out/tests.log" | tee -a "$out/tests.log"
+
+if [ "$tests_only" = 1 ]; then
+  stamp "done: status $status (logs in $out)"
+  exit $status
+fi
 
 # --- benchmarks -------------------------------------------------------------
 stamp "our CUDA benchmarks"

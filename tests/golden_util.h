@@ -13,6 +13,7 @@
 
 #include "layers/safetensors.h"
 #include "tensor/tensor.h"
+#include "tests/test_util.h"
 
 namespace sirs {
 namespace golden {
@@ -32,7 +33,7 @@ struct Golden {
 // equal version, else a ValueError that says to run `regenerate`.
 inline Golden load(const std::string& name, const std::string& version,
                    const std::string& regenerate = "make golden") {
-  std::string path = std::string(SIRS_SOURCE_DIR) + "/tests/golden/" + name + ".safetensors";
+  std::string path = test::source_dir() + "/tests/golden/" + name + ".safetensors";
   SafetensorsFile f = load_safetensors(path);
   auto v = f.metadata.find("sirs_golden_version");
   if (v == f.metadata.end() || v->second != version)

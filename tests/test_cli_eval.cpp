@@ -28,10 +28,6 @@
 #include "models/sirs.h"
 #include "tests/test_util.h"
 
-#ifndef SIRS_BUILD_DIR
-#define SIRS_BUILD_DIR "build"
-#endif
-
 namespace fs = std::filesystem;
 using namespace sirs;
 
@@ -51,7 +47,7 @@ struct Proc {
 
 Proc run(const std::string& args) {
   Proc r;
-  std::string cmd = std::string(SIRS_BUILD_DIR) + "/sirs " + args + " 2>&1";
+  std::string cmd = test::build_dir() + "/sirs " + args + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
   char buf[4096];

@@ -42,10 +42,6 @@
 #include "tests/golden_util.h"
 #include "tests/test_util.h"
 
-#ifndef SIRS_BUILD_DIR
-#define SIRS_BUILD_DIR "build"
-#endif
-
 namespace sirs {
 namespace {
 
@@ -61,7 +57,7 @@ struct Proc {
 };
 
 Proc run_sirs(const std::string& args) {
-  std::string cmd = std::string(SIRS_BUILD_DIR) + "/sirs " + args + " 2>&1";
+  std::string cmd = test::build_dir() + "/sirs " + args + " 2>&1";
   Proc r;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;

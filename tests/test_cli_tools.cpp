@@ -20,10 +20,6 @@
 #include "layers/safetensors.h"
 #include "tests/test_util.h"
 
-#ifndef SIRS_BUILD_DIR
-#define SIRS_BUILD_DIR "build"
-#endif
-
 namespace sirs {
 namespace {
 
@@ -37,7 +33,7 @@ struct ProcResult {
 
 // Runs `build/sirs <args>` through the shell (args are shell words).
 ProcResult sirs_run(const std::string& args) {
-  const std::string cmd = std::string(SIRS_BUILD_DIR) + "/sirs " + args + " 2>&1";
+  const std::string cmd = test::build_dir() + "/sirs " + args + " 2>&1";
   ProcResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
@@ -85,7 +81,7 @@ TEST(CliToolsArgs, HelpUnknownMissingAndBadValues) {
   EXPECT_RUN(sirs_run("tokenize --vocab v.json --ids=1"), 2, "'--ids' takes no value");
   EXPECT_RUN(sirs_run("overlay --image a --mask b --out c.png --alpha 2"), 2, "'--alpha' must be in [0, 1]");
   // Paths: a folder where a file is wanted and the reverse name the option.
-  const std::string src = SIRS_SOURCE_DIR;
+  const std::string src = test::source_dir();
   EXPECT_RUN(sirs_run("tokenize --vocab " + src + " < /dev/null"), 1, "--vocab " + src + ": is a folder, not a file");
   EXPECT_RUN(sirs_run("compare --pred " + src + "/Makefile --gt " + src + "/Makefile"), 1,
              "--gt " + src + "/Makefile: is not a folder");

@@ -18,10 +18,6 @@
 #include "layers/safetensors.h"
 #include "test_util.h"
 
-#ifndef SIRS_BUILD_DIR
-#define SIRS_BUILD_DIR "build"
-#endif
-
 namespace sirs::app {
 namespace {
 
@@ -33,7 +29,7 @@ struct Proc {
 };
 
 Proc run(const std::string& args) {
-  std::string cmd = std::string(SIRS_BUILD_DIR) + "/sirs " + args + " 2>&1";
+  std::string cmd = test::build_dir() + "/sirs " + args + " 2>&1";
   Proc r;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
@@ -156,7 +152,7 @@ TEST_F(CliTrain, SigkillMidEpochLeavesALoadableCheckpointAndResumes) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      std::string cmd = "exec " + std::string(SIRS_BUILD_DIR) + "/sirs " + args + " >/dev/null 2>&1";
+      std::string cmd = "exec " + test::build_dir() + "/sirs " + args + " >/dev/null 2>&1";
       execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }

@@ -19,6 +19,9 @@
 #ifndef SIRS_SOURCE_DIR
 #define SIRS_SOURCE_DIR "."
 #endif
+#ifndef SIRS_BUILD_DIR
+#define SIRS_BUILD_DIR "build"
+#endif
 #ifndef SIRS_SAMPLES_DIR
 #define SIRS_SAMPLES_DIR ""
 #endif
@@ -48,9 +51,21 @@ inline std::string rsitmd_dir() {
   return std::string(env != nullptr && *env != '\0' ? env : SIRS_SAMPLES_DIR) + "/rsitmd";
 }
 
+// The source tree and the build folder the tests were built for; the
+// environment variables of the same names override them (tests run from a
+// copy, e.g. prebuilt binaries on a GPU machine: scripts/gpu-check.sh).
+inline std::string source_dir() {
+  const char* env = std::getenv("SIRS_SOURCE_DIR");
+  return env != nullptr && *env != '\0' ? env : SIRS_SOURCE_DIR;
+}
+inline std::string build_dir() {
+  const char* env = std::getenv("SIRS_BUILD_DIR");
+  return env != nullptr && *env != '\0' ? env : SIRS_BUILD_DIR;
+}
+
 // tests/fixtures/<name> (written by scripts/gen_import_fixtures.py).
 inline std::string fixture(const std::string& name) {
-  return std::string(SIRS_SOURCE_DIR) + "/tests/fixtures/" + name;
+  return source_dir() + "/tests/fixtures/" + name;
 }
 
 // The whole file as bytes ("" when it cannot be read).
