@@ -24,6 +24,8 @@
 # --all-tests  run the whole test suite, not only the CUDA tests (on a GPU
 #              machine the CLI tests then train and evaluate on CUDA).
 # --tests-only no benchmarks, no PyTorch timing.
+# --sanitize   run the tests under compute-sanitizer memcheck (illegal and
+#              misaligned accesses, leaks of device memory); much slower.
 #
 # cuDNN and cuBLAS are taken from the CUDA toolkit when it has them, else
 # from PyTorch's pip wheels (nvidia-cudnn-cu*, nvidia-cublas-cu*).
@@ -31,7 +33,7 @@
 # marks (performance targets) do not change it.
 set -uo pipefail
 
-debs="" prebuilt="" out="gpu-check-out" arch=90 all_tests=0 tests_only=0
+debs="" prebuilt="" out="gpu-check-out" arch=90 all_tests=0 tests_only=0 sanitize=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --debs) debs="$2"; shift 2 ;;
@@ -40,7 +42,8 @@ while [ $# -gt 0 ]; do
     --arch) arch="$2"; shift 2 ;;
     --all-tests) all_tests=1; shift ;;
     --tests-only) tests_only=1; shift ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    --sanitize) sanitize=1; shift ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -131,11 +134,16 @@ for suite in $suites; do
     status=1
     continue
   fi
-  timeout 120 "$bin/sirs_tests" --gtest_filter="$suite.*" >>"$out/tests.log" 2>&1
+  if [ "$sanitize" = 1 ]; then
+    timeout 120 compute-sanitizer --tool memcheck --error-exitcode 99 --print-limit 10 \
+      "$bin/sirs_tests" --gtest_filter="$suite.*" >>"$out/tests.log" 2>&1
+  else
+    timeout 120 "$bin/sirs_tests" --gtest_filter="$suite.*" >>"$out/tests.log" 2>&1
+  fi
   rc=$?
   if [ $rc -ne 0 ]; then
     status=1
-    echo "gpu-check: suite $suite exited $rc$([ $rc = 124 ] && echo ' (timed out)')" | tee -a "$out/tests.log"
+    echo "gpu-check: suite $suite exited $rc$([ $rc = 124 ] && echo ' (timed out)')$([ $rc = 99 ] && echo ' (compute-sanitizer found errors)')" | tee -a "$out/tests.log"
   fi
 done
 grep -E '^\[parity\]' "$out/tests.log" >"$out/parity.txt" || true
