@@ -18,6 +18,7 @@
 #              (binaries built elsewhere for x86-64-v3 + sm_90, with the Debian
 #              libraries they load); saves the device minutes of a build.
 # --out DIR    where logs and JSON go (default gpu-check-out).
+# GPU_CHECK_SUITES="A B": run only these test suites.
 # GPU_CHECK_TEST_SECONDS (default 300): suites not started by then are
 #              reported as not run, so the benchmarks and the table still come.
 # --arch N     CUDA architecture (default 90: H100/H200).
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
     --all-tests) all_tests=1; shift ;;
     --tests-only) tests_only=1; shift ;;
     --sanitize) sanitize=1; shift ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -120,7 +121,9 @@ bin=$(cd "$bin" && pwd)
 export SIRS_SOURCE_DIR="$PWD" SIRS_BUILD_DIR="$bin"
 # One process per suite: a crash or a hang (a kernel that never returns)
 # costs that suite only, and the log still shows every other suite.
-if [ "$all_tests" = 1 ]; then
+if [ -n "${GPU_CHECK_SUITES:-}" ]; then
+  suites=$GPU_CHECK_SUITES
+elif [ "$all_tests" = 1 ]; then
   suites=$("$bin/sirs_tests" --gtest_list_tests | grep -E '^[A-Za-z]' | tr -d '.')
 else
   suites=$("$bin/sirs_tests" --gtest_list_tests | grep -E '^(Cuda|GruCell)' | tr -d '.')
