@@ -171,7 +171,7 @@ demo: $(BUILD)/sirs
 asan:
 	$(MAKE) BUILD=build-asan NVCC= DEBUG=1 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  build-asan/sirs_tests
+	  build-asan/sirs build-asan/sirs_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 \
 	  ./build-asan/sirs_tests $(if $(GTEST_FILTER),--gtest_filter='$(GTEST_FILTER)',)
 
