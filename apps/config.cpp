@@ -115,7 +115,9 @@ void flatten(const YAML::Node& n, const std::string& prefix, std::map<std::strin
   for (auto it = n.begin(); it != n.end(); ++it) {
     std::string key = prefix.empty() ? it->first.as<std::string>()
                                      : prefix + "." + it->first.as<std::string>();
-    const YAML::Node& v = it->second;
+    // A copy (a Node is a handle): `it->` yields a temporary pair, so a
+    // reference to its member dangles after this line (ASan: stack-use-after-scope).
+    const YAML::Node v = it->second;
     if (v.IsMap()) {
       bool known_prefix = false;
       for (const Key& k : schema())
