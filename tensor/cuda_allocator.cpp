@@ -246,9 +246,11 @@ int cuda_device_count() { return 0; }
 bool cuda_available() { return false; }
 std::string cuda_status() { return "CUDA: not built in; using the CPU"; }
 void cuda_synchronize(int) {}
-void* cuda_allocate(size_t, int) { throw DeviceError(kNoCuda); }
+void* cuda_allocate(size_t, int device) { throw DeviceError(str_cat("cuda:", device, ": ", kNoCuda)); }
 void cuda_release(void*, int) {}
-void cuda_copy(void*, const void*, size_t, int, int) { throw DeviceError(kNoCuda); }
+void cuda_copy(void*, const void*, size_t, int, int device) {
+  throw DeviceError(str_cat("cuda:", device, ": ", kNoCuda));
+}
 CudaMemoryStats cuda_memory_stats(int) { return {}; }
 void cuda_reset_peak(int) {}
 void cuda_empty_cache(int) {}
