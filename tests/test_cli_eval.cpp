@@ -40,23 +40,6 @@ constexpr bool kHaveEvalCommands = true;
 constexpr bool kHaveEvalCommands = false;
 #endif
 
-struct Proc {
-  int rc = -1;
-  std::string out;  // stdout + stderr
-};
-
-Proc run(const std::string& args) {
-  Proc r;
-  std::string cmd = test::build_dir() + "/sirs " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -77,8 +60,8 @@ class CliEval : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!kHaveEvalCommands) return;
     dir_ = new test::TempDir("cli_eval");
-    Proc s = run("synth --out " + data() + " --images 10 --size 64 --seed 3 --test-fraction 0.5");
-    ASSERT_EQ(s.rc, 0) << s.out;
+    test::SirsRun s = test::run_sirs("synth --out " + data() + " --images 10 --size 64 --seed 3 --test-fraction 0.5");
+    ASSERT_EQ(s.status, 0) << s.out;
     SirsConfig c;
     c.resnet_width = 8;
     c.embed_dim = 16;
@@ -111,8 +94,8 @@ test::TempDir* CliEval::dir_ = nullptr;
 
 TEST_F(CliEval, TestJsonKeysAndRanges) {
   const std::string js = root() + "/test.json";
-  Proc r = run("test " + base() + " --json " + js);
-  ASSERT_EQ(r.rc, 0) << r.out;
+  test::SirsRun r = test::run_sirs("test " + base() + " --json " + js);
+  ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("mR"), std::string::npos) << r.out;
   nlohmann::json j = nlohmann::json::parse(read_file(js));
   std::set<std::string> keys;
@@ -141,8 +124,8 @@ TEST_F(CliEval, TestJsonKeysAndRanges) {
 
 TEST_F(CliEval, InferWritesConsistentFiles) {
   const std::string out = root() + "/infer";
-  Proc r = run("infer " + base() + " --out " + out + " --topk 3");
-  ASSERT_EQ(r.rc, 0) << r.out;
+  test::SirsRun r = test::run_sirs("infer " + base() + " --out " + out + " --topk 3");
+  ASSERT_EQ(r.status, 0) << r.out;
   Tensor sims = load_npy(out + "/sims.npy");
   ASSERT_EQ(sims.dtype(), DType::F32);
   ASSERT_EQ(sims.shape(), (Shape{5, 25}));
@@ -206,14 +189,14 @@ TEST_F(CliEval, IndexAndQueryMatchInferScores) {
       if (k++ % 5 == 0) names.push_back(line);
   }
   for (const auto& n : names) fs::copy_file(data() + "/images/" + n, imgs + "/" + n);
-  Proc r = run("index " + base() + " --images " + imgs + " --out " + idx);
-  ASSERT_EQ(r.rc, 0) << r.out;
+  test::SirsRun r = test::run_sirs("index " + base() + " --images " + imgs + " --out " + idx);
+  ASSERT_EQ(r.status, 0) << r.out;
   SafetensorsFile f = load_safetensors(idx);
   EXPECT_EQ(f.at("descriptors").shape(), (Shape{5, 16}));
   EXPECT_EQ(f.metadata.at("embed_dim"), "16");
   EXPECT_FALSE(f.metadata.at("config_hash").empty());
   const std::string out = root() + "/infer_q";
-  ASSERT_EQ(run("infer " + base() + " --out " + out + " --samples 2").rc, 0);
+  ASSERT_EQ(test::run_sirs("infer " + base() + " --out " + out + " --samples 2").status, 0);
   Tensor sims = load_npy(out + "/sims.npy");
   std::vector<std::string> caps;
   {
@@ -222,9 +205,9 @@ TEST_F(CliEval, IndexAndQueryMatchInferScores) {
     while (std::getline(cf, line)) caps.push_back(line);
   }
   const int j = 11;
-  Proc q = run("query " + base() + " --index " + idx + " --topk 5 --out " + root() + "/sheet --text \"" +
+  test::SirsRun q = test::run_sirs("query " + base() + " --index " + idx + " --topk 5 --out " + root() + "/sheet --text \"" +
               caps[j] + "\"");
-  ASSERT_EQ(q.rc, 0) << q.out;
+  ASSERT_EQ(q.status, 0) << q.out;
   std::istringstream lines(q.out);
   std::string line;
   std::vector<double> got;
@@ -249,8 +232,8 @@ TEST_F(CliEval, IndexAndQueryMatchInferScores) {
 
 TEST_F(CliEval, BenchJson) {
   const std::string js = root() + "/bench.json";
-  Proc r = run("bench --config " + data() + "/sirs.yaml" + kTiny + " --steps 2 --warmup 0 --batch 2 --json " + js);
-  ASSERT_EQ(r.rc, 0) << r.out;
+  test::SirsRun r = test::run_sirs("bench --config " + data() + "/sirs.yaml" + kTiny + " --steps 2 --warmup 0 --batch 2 --json " + js);
+  ASSERT_EQ(r.status, 0) << r.out;
   nlohmann::json j = nlohmann::json::parse(read_file(js));
   EXPECT_GT(j["ms_per_step"].get<double>(), 0.0);
   EXPECT_GT(j["images_per_s"].get<double>(), 0.0);
@@ -266,13 +249,13 @@ TEST_F(CliEval, BenchJson) {
 }
 
 TEST_F(CliEval, BadInputsGiveClearErrors) {
-  Proc r = run("test --weights " + ckpt());
-  EXPECT_EQ(r.rc, 2) << r.out;
+  test::SirsRun r = test::run_sirs("test --weights " + ckpt());
+  EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("--config"), std::string::npos) << r.out;
-  r = run("test " + base() + " --split nonsense");
-  EXPECT_EQ(r.rc, 2) << r.out;
-  r = run("test --config " + data() + "/sirs.yaml --weights " + root() + "/missing.safetensors" + kTiny);
-  EXPECT_EQ(r.rc, 1) << r.out;
+  r = test::run_sirs("test " + base() + " --split nonsense");
+  EXPECT_EQ(r.status, 2) << r.out;
+  r = test::run_sirs("test --config " + data() + "/sirs.yaml --weights " + root() + "/missing.safetensors" + kTiny);
+  EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("missing.safetensors"), std::string::npos) << r.out;
   const std::string bad = root() + "/corrupt.safetensors";
   {
@@ -280,26 +263,26 @@ TEST_F(CliEval, BadInputsGiveClearErrors) {
     bytes.resize(bytes.size() / 2);
     std::ofstream(bad, std::ios::binary) << bytes;
   }
-  r = run("infer --config " + data() + "/sirs.yaml --weights " + bad + " --out " + root() + "/x" + kTiny);
-  EXPECT_EQ(r.rc, 1) << r.out;
+  r = test::run_sirs("infer --config " + data() + "/sirs.yaml --weights " + bad + " --out " + root() + "/x" + kTiny);
+  EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("corrupt.safetensors"), std::string::npos) << r.out;
   // A checkpoint of another model: names the missing tensors.
   const std::string other = root() + "/other.safetensors";
   save_safetensors(other, {{"foo", zeros({2})}});
-  r = run("test --config " + data() + "/sirs.yaml --weights " + other + kTiny);
-  EXPECT_EQ(r.rc, 1) << r.out;
+  r = test::run_sirs("test --config " + data() + "/sirs.yaml --weights " + other + kTiny);
+  EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("missing"), std::string::npos) << r.out;
-  r = run("query " + base() + " --index " + ckpt() + " --text \"a plane\"");
-  EXPECT_EQ(r.rc, 1) << r.out;
+  r = test::run_sirs("query " + base() + " --index " + ckpt() + " --text \"a plane\"");
+  EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("not a sirs index"), std::string::npos) << r.out;
-  r = run("index " + base() + " --images " + root() + "/no_such_dir --out " + root() + "/i.index");
-  EXPECT_EQ(r.rc, 1) << r.out;
+  r = test::run_sirs("index " + base() + " --images " + root() + "/no_such_dir --out " + root() + "/i.index");
+  EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("no_such_dir"), std::string::npos) << r.out;
-  r = run("bench --config " + data() + "/sirs.yaml --device tpu");
-  EXPECT_EQ(r.rc, 2) << r.out;
+  r = test::run_sirs("bench --config " + data() + "/sirs.yaml --device tpu");
+  EXPECT_EQ(r.status, 2) << r.out;
   for (const char* c : {"test", "infer", "index", "query", "bench"}) {
-    r = run(std::string(c) + " --help");
-    EXPECT_EQ(r.rc, 0) << c;
+    r = test::run_sirs(std::string(c) + " --help");
+    EXPECT_EQ(r.status, 0) << c;
     EXPECT_NE(r.out.find("--config"), std::string::npos) << c;
   }
 }

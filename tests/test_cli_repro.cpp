@@ -51,23 +51,6 @@ constexpr const char* kGoldenVersion = "1";
 constexpr double kLossRtol = 1e-5;
 constexpr double kLrRtol = 1e-12;
 
-struct Proc {
-  int status = -1;
-  std::string output;
-};
-
-Proc run_sirs(const std::string& args) {
-  std::string cmd = test::build_dir() + "/sirs " + args + " 2>&1";
-  Proc r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
 
 std::vector<std::string> split_words(const std::string& s) {
   std::vector<std::string> out;
@@ -106,10 +89,10 @@ class CliRepro : public ::testing::Test {
                        "/init.safetensors --set logs.ckpt_save_path=" + dir_->str() +
                        "/runs --set k_fold.experiment_name=" + name;
     for (const std::string& s : split_words(g.metadata.at(c + ".sets"))) args += " --set " + s;
-    Proc r = run_sirs(args + " " + extra);
-    EXPECT_EQ(r.status, 0) << r.output;
+    test::SirsRun r = test::run_sirs(args + " " + extra);
+    EXPECT_EQ(r.status, 0) << r.out;
     // Every tensor of the model came from init.safetensors.
-    EXPECT_NE(r.output.find("(0 missing, 0 unexpected names)"), std::string::npos) << r.output;
+    EXPECT_NE(r.out.find("(0 missing, 0 unexpected names)"), std::string::npos) << r.out;
     return dir_->str() + "/runs/" + name + "/fold0";
   }
 

@@ -26,24 +26,6 @@ namespace {
 using test::fixture;
 using test::slurp;
 
-struct ProcResult {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
-
-// Runs `build/sirs <args>` through the shell (args are shell words).
-ProcResult sirs_run(const std::string& args) {
-  const std::string cmd = test::build_dir() + "/sirs " + args + " 2>&1";
-  ProcResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-  return r;
-}
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -68,31 +50,31 @@ void expect_same_tensors(const NamedTensors& got, const NamedTensors& want) {
 TEST(CliToolsArgs, HelpUnknownMissingAndBadValues) {
   for (const char* cmd : {"synth", "tokenize", "vocab", "convert", "overlay", "compare"}) {
     SCOPED_TRACE(cmd);
-    ProcResult h = sirs_run(std::string(cmd) + " --help");
+    test::SirsRun h = test::run_sirs(std::string(cmd) + " --help");
     EXPECT_RUN(h, 0, std::string("usage: sirs ") + cmd);
-    EXPECT_RUN(sirs_run(std::string(cmd) + " --bogus 1"), 2, "unknown option '--bogus'");
+    EXPECT_RUN(test::run_sirs(std::string(cmd) + " --bogus 1"), 2, "unknown option '--bogus'");
   }
-  EXPECT_RUN(sirs_run("synth"), 2, "missing required option '--out'");
-  EXPECT_RUN(sirs_run("synth --out /tmp/x --images"), 2, "option '--images' needs a value");
-  EXPECT_RUN(sirs_run("synth --out /tmp/x --images 12x"), 2, "'--images' needs an integer, got '12x'");
-  EXPECT_RUN(sirs_run("synth --out /tmp/x --size=32"), 2, "'--size' must be in [64, 4096], got 32");
-  EXPECT_RUN(sirs_run("synth --out /tmp/x --out /tmp/y"), 2, "'--out' given twice");
-  EXPECT_RUN(sirs_run("synth stray --out /tmp/x"), 2, "unexpected argument 'stray'");
-  EXPECT_RUN(sirs_run("tokenize --vocab v.json --ids=1"), 2, "'--ids' takes no value");
-  EXPECT_RUN(sirs_run("overlay --image a --mask b --out c.png --alpha 2"), 2, "'--alpha' must be in [0, 1]");
+  EXPECT_RUN(test::run_sirs("synth"), 2, "missing required option '--out'");
+  EXPECT_RUN(test::run_sirs("synth --out /tmp/x --images"), 2, "option '--images' needs a value");
+  EXPECT_RUN(test::run_sirs("synth --out /tmp/x --images 12x"), 2, "'--images' needs an integer, got '12x'");
+  EXPECT_RUN(test::run_sirs("synth --out /tmp/x --size=32"), 2, "'--size' must be in [64, 4096], got 32");
+  EXPECT_RUN(test::run_sirs("synth --out /tmp/x --out /tmp/y"), 2, "'--out' given twice");
+  EXPECT_RUN(test::run_sirs("synth stray --out /tmp/x"), 2, "unexpected argument 'stray'");
+  EXPECT_RUN(test::run_sirs("tokenize --vocab v.json --ids=1"), 2, "'--ids' takes no value");
+  EXPECT_RUN(test::run_sirs("overlay --image a --mask b --out c.png --alpha 2"), 2, "'--alpha' must be in [0, 1]");
   // Paths: a folder where a file is wanted and the reverse name the option.
   const std::string src = test::source_dir();
-  EXPECT_RUN(sirs_run("tokenize --vocab " + src + " < /dev/null"), 1, "--vocab " + src + ": is a folder, not a file");
-  EXPECT_RUN(sirs_run("compare --pred " + src + "/Makefile --gt " + src + "/Makefile"), 1,
+  EXPECT_RUN(test::run_sirs("tokenize --vocab " + src + " < /dev/null"), 1, "--vocab " + src + ": is a folder, not a file");
+  EXPECT_RUN(test::run_sirs("compare --pred " + src + "/Makefile --gt " + src + "/Makefile"), 1,
              "--gt " + src + "/Makefile: is not a folder");
-  EXPECT_RUN(sirs_run("convert --export " + src + "/nope.safetensors --out x.safetensors"), 1,
+  EXPECT_RUN(test::run_sirs("convert --export " + src + "/nope.safetensors --out x.safetensors"), 1,
              "--export " + src + "/nope.safetensors: no such file");
 }
 
 TEST(CliTools, SynthWritesAReadableDatasetAndConfig) {
   test::TempDir dir("cli_synth");
   const std::string out = dir.file("data");
-  ProcResult r = sirs_run("synth --out " + out + " --images 12 --size 64 --seed 3");
+  test::SirsRun r = test::run_sirs("synth --out " + out + " --images 12 --size 64 --seed 3");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_TRUE(has(r.out, "class pixel shares")) << r.out;
   EXPECT_TRUE(has(r.out, "Background")) << r.out;
@@ -122,7 +104,7 @@ TEST(CliTools, SynthWritesAReadableDatasetAndConfig) {
   }
   // Bad output folder: a file in the way.
   const std::string file = dir.write("afile", "x");
-  EXPECT_RUN(sirs_run("synth --out " + file + "/sub --images 2 --size 64"), 1, file);
+  EXPECT_RUN(test::run_sirs("synth --out " + file + "/sub --images 2 --size 64"), 1, file);
 }
 
 TEST(CliTools, TokenizeTokensAndIds) {
@@ -134,16 +116,16 @@ TEST(CliTools, TokenizeTokensAndIds) {
   v.save_json(dir.file("vocab.json"));
   dir.write("caps.txt", "Two planes, parked near a Boat.\r\n\n!!\nboat's planes\n");
   const std::string base = "tokenize --vocab " + dir.file("vocab.json");
-  ProcResult t = sirs_run(base + " < " + dir.file("caps.txt"));
+  test::SirsRun t = test::run_sirs(base + " < " + dir.file("caps.txt"));
   ASSERT_EQ(t.status, 0) << t.out;
   EXPECT_EQ(t.out, "<unk> planes <unk> <unk> <unk> boat\n\n\nboat <unk> planes\n");
-  ProcResult i = sirs_run(base + " --ids < " + dir.file("caps.txt"));
+  test::SirsRun i = test::run_sirs(base + " --ids < " + dir.file("caps.txt"));
   ASSERT_EQ(i.status, 0) << i.out;
   EXPECT_EQ(i.out, "3 1 3 3 3 2\n0\n0\n2 3 1\n");
-  EXPECT_RUN(sirs_run("tokenize --vocab " + dir.file("missing.json") + " < /dev/null"), 1, "missing.json");
+  EXPECT_RUN(test::run_sirs("tokenize --vocab " + dir.file("missing.json") + " < /dev/null"), 1, "missing.json");
   dir.write("bad.json", "{\"word2idx\": {}}");
-  EXPECT_RUN(sirs_run("tokenize --vocab " + dir.file("bad.json") + " < /dev/null"), 1, "bad.json");
-  EXPECT_RUN(sirs_run("tokenize < /dev/null"), 2, "'--vocab'");
+  EXPECT_RUN(test::run_sirs("tokenize --vocab " + dir.file("bad.json") + " < /dev/null"), 1, "bad.json");
+  EXPECT_RUN(test::run_sirs("tokenize < /dev/null"), 2, "'--vocab'");
 }
 
 TEST(CliTools, VocabFromCaptionFiles) {
@@ -151,7 +133,7 @@ TEST(CliTools, VocabFromCaptionFiles) {
   dir.write("a.txt", "The plane is white.\nA white plane\n");
   dir.write("b.txt", "one boat\n");
   const std::string caps = "--captions " + dir.file("a.txt") + " --captions=" + dir.file("b.txt");
-  ProcResult r = sirs_run("vocab " + caps + " --out " + dir.file("v.json") + " --threshold 2");
+  test::SirsRun r = test::run_sirs("vocab " + caps + " --out " + dir.file("v.json") + " --threshold 2");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_TRUE(has(r.out, "3 captions")) << r.out;
   Vocab v = Vocab::load_json(dir.file("v.json"));
@@ -159,26 +141,26 @@ TEST(CliTools, VocabFromCaptionFiles) {
   EXPECT_EQ(v.id("plane"), 1);
   EXPECT_EQ(v.id("white"), 2);
   EXPECT_EQ(v.unk_id(), 3);
-  r = sirs_run("vocab " + caps + " --out " + dir.file("w.json") + " --threshold 1 --keep-stopwords");
+  r = test::run_sirs("vocab " + caps + " --out " + dir.file("w.json") + " --threshold 1 --keep-stopwords");
   ASSERT_EQ(r.status, 0) << r.out;
   Vocab w = Vocab::load_json(dir.file("w.json"));
   EXPECT_EQ(w.size(), 8);  // the plane is white a one boat <unk>
   EXPECT_EQ(w.id("the"), 1);
   EXPECT_EQ(w.id("boat"), 7);
-  EXPECT_RUN(sirs_run("vocab --captions " + dir.file("nope.txt") + " --out " + dir.file("x.json")), 1, "nope.txt");
-  EXPECT_RUN(sirs_run("vocab --out " + dir.file("x.json")), 2, "'--captions'");
-  EXPECT_RUN(sirs_run("vocab --captions " + dir.file("a.txt") + " --out " + dir.file("x.json") + " --threshold 0"),
+  EXPECT_RUN(test::run_sirs("vocab --captions " + dir.file("nope.txt") + " --out " + dir.file("x.json")), 1, "nope.txt");
+  EXPECT_RUN(test::run_sirs("vocab --out " + dir.file("x.json")), 2, "'--captions'");
+  EXPECT_RUN(test::run_sirs("vocab --captions " + dir.file("a.txt") + " --out " + dir.file("x.json") + " --threshold 0"),
              2, "'--threshold' must be >= 1");
 }
 
 TEST(CliTools, ConvertImportsCombinesAndExports) {
   test::TempDir dir("cli_convert");
   const std::string tv = dir.file("tv.safetensors"), ref = dir.file("ref.safetensors");
-  ProcResult r = sirs_run("convert --torchvision " + fixture("resnet_tv.pth") + " --out " + tv);
+  test::SirsRun r = test::run_sirs("convert --torchvision " + fixture("resnet_tv.pth") + " --out " + tv);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_TRUE(has(r.out, "fc.weight")) << r.out;  // the skipped classifier is reported
   expect_same_tensors(load_safetensors(tv).tensors, load_safetensors(fixture("resnet_expected.safetensors")).tensors);
-  r = sirs_run("convert --reference " + fixture("reference.pth.tar") + " --out " + ref);
+  r = test::run_sirs("convert --reference " + fixture("reference.pth.tar") + " --out " + ref);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_TRUE(has(r.out, "decoder.smooth1.weight")) << r.out;
   expect_same_tensors(load_safetensors(ref).tensors,
@@ -189,7 +171,7 @@ TEST(CliTools, ConvertImportsCombinesAndExports) {
   for (const char* w : {"plane", "boat", "airport", Vocab::kUnk}) v.add_word(w);
   v.save_json(dir.file("vocab.json"));
   const std::string both = dir.file("both.safetensors");
-  r = sirs_run("convert --torchvision " + fixture("resnet_tv.pth") + " --skipthoughts " + fixture("skipthoughts") +
+  r = test::run_sirs("convert --torchvision " + fixture("resnet_tv.pth") + " --skipthoughts " + fixture("skipthoughts") +
                " --vocab " + dir.file("vocab.json") + " --out " + both);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_TRUE(has(r.out, "2 of 4")) << r.out;  // vocabulary words on the UNK row
@@ -210,25 +192,25 @@ TEST(CliTools, ConvertImportsCombinesAndExports) {
   ck.push_back({"optim.state.0.exp_avg", zeros({2}, DType::F32)});
   save_safetensors(dir.file("ckpt.safetensors"), ck, {{"format", "sirs-checkpoint-1"}, {"epoch", "2"}});
   const std::string exported = dir.file("exported.safetensors");
-  r = sirs_run("convert --export " + dir.file("ckpt.safetensors") + " --out " + exported);
+  r = test::run_sirs("convert --export " + dir.file("ckpt.safetensors") + " --out " + exported);
   ASSERT_EQ(r.status, 0) << r.out;
   expect_same_tensors(load_safetensors(exported).tensors, load_safetensors(tv).tensors);
 
   // Errors.
-  EXPECT_RUN(sirs_run("convert --torchvision " + fixture("resnet_tv.pth") + " --reference " +
+  EXPECT_RUN(test::run_sirs("convert --torchvision " + fixture("resnet_tv.pth") + " --reference " +
                       fixture("reference.pth.tar") + " --out " + dir.file("x.safetensors")),
              1, "tensor 'extract_feature.resnet.conv1.weight' comes from both --torchvision");
   EXPECT_FALSE(std::filesystem::exists(dir.file("x.safetensors")));
-  EXPECT_RUN(sirs_run("convert --out " + dir.file("x.safetensors")), 2, "nothing to convert");
-  EXPECT_RUN(sirs_run("convert --skipthoughts " + fixture("skipthoughts") + " --out " + dir.file("x.safetensors")), 2,
+  EXPECT_RUN(test::run_sirs("convert --out " + dir.file("x.safetensors")), 2, "nothing to convert");
+  EXPECT_RUN(test::run_sirs("convert --skipthoughts " + fixture("skipthoughts") + " --out " + dir.file("x.safetensors")), 2,
              "--skipthoughts needs --vocab");
-  EXPECT_RUN(sirs_run("convert --torchvision " + fixture("resnet_tv.pth") + " --out " + dir.file("x.bin")), 2,
+  EXPECT_RUN(test::run_sirs("convert --torchvision " + fixture("resnet_tv.pth") + " --out " + dir.file("x.bin")), 2,
              "--out must name a .safetensors file");
-  EXPECT_RUN(sirs_run("convert --torchvision " + dir.file("missing.pth") + " --out " + dir.file("x.safetensors")), 1,
+  EXPECT_RUN(test::run_sirs("convert --torchvision " + dir.file("missing.pth") + " --out " + dir.file("x.safetensors")), 1,
              "missing.pth");
   const std::string junk = dir.write("junk.pth.tar", "this is not a checkpoint");
-  EXPECT_RUN(sirs_run("convert --reference " + junk + " --out " + dir.file("x.safetensors")), 1, "junk.pth.tar");
-  EXPECT_RUN(sirs_run("convert --export " + junk + " --out " + dir.file("x.safetensors")), 1, "junk.pth.tar");
+  EXPECT_RUN(test::run_sirs("convert --reference " + junk + " --out " + dir.file("x.safetensors")), 1, "junk.pth.tar");
+  EXPECT_RUN(test::run_sirs("convert --export " + junk + " --out " + dir.file("x.safetensors")), 1, "junk.pth.tar");
 }
 
 TEST(CliTools, OverlayPixelValues) {
@@ -245,7 +227,7 @@ TEST(CliTools, OverlayPixelValues) {
   m.w = 3;
   m.labels = {1, 0, kIgnoreLabel};
   write_mask(dir.file("mask.png"), m);
-  ProcResult r = sirs_run("overlay --image " + dir.file("img.png") + " --mask " + dir.file("mask.png") + " --out " +
+  test::SirsRun r = test::run_sirs("overlay --image " + dir.file("img.png") + " --mask " + dir.file("mask.png") + " --out " +
                    dir.file("o.png") + " --alpha 0.25 --colors " + dir.file("c.png"));
   ASSERT_EQ(r.status, 0) << r.out;
   Image o = read_stb(dir.file("o.png"));
@@ -257,7 +239,7 @@ TEST(CliTools, OverlayPixelValues) {
   Image col = read_stb(dir.file("c.png"));
   EXPECT_EQ(col.at(0, 0, 1), 165);  // Plane (255, 165, 0)
   // Default alpha 0.3 over Background: 0.7 * 100 = 70.
-  ASSERT_EQ(sirs_run("overlay --image " + dir.file("img.png") + " --mask " + dir.file("mask.png") + " --out " +
+  ASSERT_EQ(test::run_sirs("overlay --image " + dir.file("img.png") + " --mask " + dir.file("mask.png") + " --out " +
                      dir.file("d.png"))
                 .status,
             0);
@@ -265,16 +247,16 @@ TEST(CliTools, OverlayPixelValues) {
 
   Image big(2, 2, 3);
   write_png(dir.file("big.png"), big);
-  EXPECT_RUN(sirs_run("overlay --image " + dir.file("big.png") + " --mask " + dir.file("mask.png") + " --out " +
+  EXPECT_RUN(test::run_sirs("overlay --image " + dir.file("big.png") + " --mask " + dir.file("mask.png") + " --out " +
                       dir.file("e.png")),
              1, "mask.png");
-  EXPECT_RUN(sirs_run("overlay --image " + dir.file("none.tif") + " --mask " + dir.file("mask.png") + " --out " +
+  EXPECT_RUN(test::run_sirs("overlay --image " + dir.file("none.tif") + " --mask " + dir.file("mask.png") + " --out " +
                       dir.file("e.png")),
              1, "none.tif");
-  EXPECT_RUN(sirs_run("overlay --image " + dir.file("img.png") + " --mask " + dir.file("img.png") + " --out " +
+  EXPECT_RUN(test::run_sirs("overlay --image " + dir.file("img.png") + " --mask " + dir.file("img.png") + " --out " +
                       dir.file("e.png")),
              1, "img.png");  // an RGB picture is not a mask
-  EXPECT_RUN(sirs_run("overlay --image " + dir.file("img.png") + " --mask " + dir.file("mask.png") + " --out " +
+  EXPECT_RUN(test::run_sirs("overlay --image " + dir.file("img.png") + " --mask " + dir.file("mask.png") + " --out " +
                       dir.file("e.jpg")),
              2, "--out must name a .png file");
 }
@@ -299,30 +281,30 @@ TEST(CliTools, CompareCountsGroundTruthCaptions) {
             "b.tif:\n"
             "  - {caption: caption b 3, score: 0.6}\n"
             "  - {caption: caption a 1, score: 0.5}\n");
-  ProcResult r = sirs_run("compare --pred " + dir.file("i2t.yaml") + gt);
+  test::SirsRun r = test::run_sirs("compare --pred " + dir.file("i2t.yaml") + gt);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_TRUE(has(r.out, "a.tif\t2/3\n")) << r.out;
   EXPECT_TRUE(has(r.out, "b.tif\t1/2\n")) << r.out;
   EXPECT_TRUE(has(r.out, "2 images: 3 of 5 top captions are ground truth (60.00%, 1.50 per image); 2 images (100.00%)"))
       << r.out;
-  r = sirs_run("compare --pred " + dir.file("i2t.yaml") + gt + " --topk 1 --quiet");
+  r = test::run_sirs("compare --pred " + dir.file("i2t.yaml") + gt + " --topk 1 --quiet");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out, "2 images: 2 of 2 top captions are ground truth (100.00%, 1.00 per image); 2 images (100.00%) have "
                    "at least one\n");
 
   dir.write("wrong.yaml", "a.tif:\n  - {caption: caption a 3, score: 0.9, caption_index: 0}\n");
-  EXPECT_RUN(sirs_run("compare --pred " + dir.file("wrong.yaml") + gt), 1, "caption_index 0 is \"caption a 0\"");
+  EXPECT_RUN(test::run_sirs("compare --pred " + dir.file("wrong.yaml") + gt), 1, "caption_index 0 is \"caption a 0\"");
   dir.write("unknown.yaml", "c.tif:\n  - {caption: caption a 3, score: 0.9}\n");
-  EXPECT_RUN(sirs_run("compare --pred " + dir.file("unknown.yaml") + gt), 1, "image 'c.tif' is not in the test split");
+  EXPECT_RUN(test::run_sirs("compare --pred " + dir.file("unknown.yaml") + gt), 1, "image 'c.tif' is not in the test split");
   dir.write("range.yaml", "a.tif:\n  - {caption_index: 10}\n");
-  EXPECT_RUN(sirs_run("compare --pred " + dir.file("range.yaml") + gt), 1, "caption_index 10 is outside 0..9");
+  EXPECT_RUN(test::run_sirs("compare --pred " + dir.file("range.yaml") + gt), 1, "caption_index 10 is outside 0..9");
   dir.write("bad.yaml", "a.tif: [\n");
-  EXPECT_RUN(sirs_run("compare --pred " + dir.file("bad.yaml") + gt), 1, "bad.yaml is not valid YAML");
+  EXPECT_RUN(test::run_sirs("compare --pred " + dir.file("bad.yaml") + gt), 1, "bad.yaml is not valid YAML");
   dir.write("list.yaml", "- a\n- b\n");
-  EXPECT_RUN(sirs_run("compare --pred " + dir.file("list.yaml") + gt), 1, "must map image names");
-  EXPECT_RUN(sirs_run("compare --pred " + dir.file("none.yaml") + gt), 1, "none.yaml");
-  EXPECT_RUN(sirs_run("compare --pred " + dir.file("i2t.yaml") + " --gt " + dir.file("nowhere")), 1, "nowhere");
-  EXPECT_RUN(sirs_run("compare --pred " + dir.file("i2t.yaml")), 2, "missing required option '--gt'");
+  EXPECT_RUN(test::run_sirs("compare --pred " + dir.file("list.yaml") + gt), 1, "must map image names");
+  EXPECT_RUN(test::run_sirs("compare --pred " + dir.file("none.yaml") + gt), 1, "none.yaml");
+  EXPECT_RUN(test::run_sirs("compare --pred " + dir.file("i2t.yaml") + " --gt " + dir.file("nowhere")), 1, "nowhere");
+  EXPECT_RUN(test::run_sirs("compare --pred " + dir.file("i2t.yaml")), 2, "missing required option '--gt'");
 }
 
 }  // namespace

@@ -23,23 +23,6 @@ namespace {
 
 using test::TempDir;
 
-struct Proc {
-  int status = -1;
-  std::string output;
-};
-
-Proc run(const std::string& args) {
-  std::string cmd = test::build_dir() + "/sirs " + args + " 2>&1";
-  Proc r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
 
 // Tiny model and images: seconds per run.
 const char* kTiny =
@@ -53,8 +36,8 @@ class CliTrain : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("cli_train");
-    Proc r = run("synth --out " + data() + " --images 12 --size 64 --seed 2");
-    ASSERT_EQ(r.status, 0) << r.output;
+    test::SirsRun r = test::run_sirs("synth --out " + data() + " --images 12 --size 64 --seed 2");
+    ASSERT_EQ(r.status, 0) << r.out;
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -85,8 +68,8 @@ void expect_identical(const NamedTensors& a, const NamedTensors& b) {
 }
 
 TEST_F(CliTrain, TrainsTwoEpochsAndWritesEveryFile) {
-  Proc r = run(train("e2e", "--set optim.epochs=2"));
-  ASSERT_EQ(r.status, 0) << r.output;
+  test::SirsRun r = test::run_sirs(train("e2e", "--set optim.epochs=2"));
+  ASSERT_EQ(r.status, 0) << r.out;
   const std::string run_dir = root() + "/runs/e2e";
   for (const char* f : {"/config.yaml", "/report.json", "/fold0/last.safetensors",
                         "/fold0/best.safetensors", "/fold0/train.log", "/fold0/metrics.jsonl",
@@ -117,14 +100,14 @@ TEST_F(CliTrain, TrainsTwoEpochsAndWritesEveryFile) {
 }
 
 TEST_F(CliTrain, ResumeIsBitExact) {
-  ASSERT_EQ(run(train("straight", "--set optim.epochs=2")).status, 0);
-  ASSERT_EQ(run(train("split", "--set optim.epochs=1")).status, 0);
+  ASSERT_EQ(test::run_sirs(train("straight", "--set optim.epochs=2")).status, 0);
+  ASSERT_EQ(test::run_sirs(train("split", "--set optim.epochs=1")).status, 0);
   const std::string first = root() + "/runs/split/fold0/last.safetensors";
   const std::string copy = root() + "/epoch1.safetensors";
   std::filesystem::copy_file(first, copy);
-  Proc r = run(train("split", "--set optim.epochs=2 --resume " + copy));
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("resuming"), std::string::npos) << r.output;
+  test::SirsRun r = test::run_sirs(train("split", "--set optim.epochs=2 --resume " + copy));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("resuming"), std::string::npos) << r.out;
   expect_identical(weights_of(root() + "/runs/straight/fold0/last.safetensors"),
                    weights_of(root() + "/runs/split/fold0/last.safetensors"));
 }
@@ -183,70 +166,70 @@ TEST_F(CliTrain, SigkillMidEpochLeavesALoadableCheckpointAndResumes) {
     epoch_reached = m.epoch;
   }
   // Resume to the end from what the last kill left.
-  Proc r = run(train("killed", "--set optim.epochs=" + std::to_string(epoch_reached + 1) +
+  test::SirsRun r = test::run_sirs(train("killed", "--set optim.epochs=" + std::to_string(epoch_reached + 1) +
                                    " --set logs.eval_step=100 --resume " + last));
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("resuming"), std::string::npos) << r.output;
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("resuming"), std::string::npos) << r.out;
   EXPECT_EQ(read_checkpoint_meta(last).epoch, epoch_reached + 1);
 }
 
 TEST_F(CliTrain, NanLossStopsAndKeepsTheLastGoodCheckpoint) {
-  ASSERT_EQ(run(train("nan", "--set optim.epochs=1")).status, 0);
+  ASSERT_EQ(test::run_sirs(train("nan", "--set optim.epochs=1")).status, 0);
   const std::string last = root() + "/runs/nan/fold0/last.safetensors";
   NamedTensors before = weights_of(last);
-  Proc r = run(train("nan", "--set optim.epochs=3 --set optim.lr=1e30 --resume " + last));
-  EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_TRUE(r.output.find("NaN") != std::string::npos ||
-              r.output.find("infinite") != std::string::npos)
-      << r.output;
-  EXPECT_NE(r.output.find("last good checkpoint"), std::string::npos) << r.output;
+  test::SirsRun r = test::run_sirs(train("nan", "--set optim.epochs=3 --set optim.lr=1e30 --resume " + last));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_TRUE(r.out.find("NaN") != std::string::npos ||
+              r.out.find("infinite") != std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("last good checkpoint"), std::string::npos) << r.out;
   expect_identical(before, weights_of(last));
   EXPECT_EQ(read_checkpoint_meta(last).epoch, 1);
 }
 
 TEST_F(CliTrain, CorruptOrTruncatedCheckpointsAreClearErrors) {
-  ASSERT_EQ(run(train("corrupt", "--set optim.epochs=1")).status, 0);
+  ASSERT_EQ(test::run_sirs(train("corrupt", "--set optim.epochs=1")).status, 0);
   const std::string last = root() + "/runs/corrupt/fold0/last.safetensors";
   const auto size = std::filesystem::file_size(last);
   const std::string cut = root() + "/truncated.safetensors";
   std::filesystem::copy_file(last, cut);
   std::filesystem::resize_file(cut, size / 2);
-  Proc r = run(train("corrupt2", "--set optim.epochs=2 --resume " + cut));
-  EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_NE(r.output.find("truncated.safetensors"), std::string::npos) << r.output;
+  test::SirsRun r = test::run_sirs(train("corrupt2", "--set optim.epochs=2 --resume " + cut));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("truncated.safetensors"), std::string::npos) << r.out;
   const std::string junk = root() + "/junk.safetensors";
   std::ofstream(junk) << "this is not a checkpoint";
-  r = run(train("corrupt2", "--set optim.epochs=2 --resume " + junk));
-  EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_NE(r.output.find("junk.safetensors"), std::string::npos) << r.output;
+  r = test::run_sirs(train("corrupt2", "--set optim.epochs=2 --resume " + junk));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("junk.safetensors"), std::string::npos) << r.out;
   test::expect_error<Error>([&] { read_checkpoint_meta(cut); }, {"truncated.safetensors"});
 }
 
 TEST_F(CliTrain, BadOptionsAndPathsFailClearly) {
-  Proc r = run("train");
+  test::SirsRun r = test::run_sirs("train");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("--config"), std::string::npos) << r.output;
-  r = run("train --config " + config() + " --bogus");
+  EXPECT_NE(r.out.find("--config"), std::string::npos) << r.out;
+  r = test::run_sirs("train --config " + config() + " --bogus");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("--bogus"), std::string::npos) << r.output;
-  r = run("train --config " + root() + "/missing.yaml");
+  EXPECT_NE(r.out.find("--bogus"), std::string::npos) << r.out;
+  r = test::run_sirs("train --config " + root() + "/missing.yaml");
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("missing.yaml"), std::string::npos) << r.output;
-  r = run("train --config " + config() + " --set optim.epochs=zero");
+  EXPECT_NE(r.out.find("missing.yaml"), std::string::npos) << r.out;
+  r = test::run_sirs("train --config " + config() + " --set optim.epochs=zero");
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("optim.epochs"), std::string::npos) << r.output;
-  r = run("train --config " + config() + " --set dataset.nokey=1");
+  EXPECT_NE(r.out.find("optim.epochs"), std::string::npos) << r.out;
+  r = test::run_sirs("train --config " + config() + " --set dataset.nokey=1");
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("dataset.nokey"), std::string::npos) << r.output;
-  r = run(train("badpath", "--set dataset.data_path=" + root() + "/nowhere"));
+  EXPECT_NE(r.out.find("dataset.nokey"), std::string::npos) << r.out;
+  r = test::run_sirs(train("badpath", "--set dataset.data_path=" + root() + "/nowhere"));
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("nowhere"), std::string::npos) << r.output;
-  r = run(train("badresume", "--resume " + root() + "/nope.safetensors"));
+  EXPECT_NE(r.out.find("nowhere"), std::string::npos) << r.out;
+  r = test::run_sirs(train("badresume", "--resume " + root() + "/nope.safetensors"));
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("nope.safetensors"), std::string::npos) << r.output;
-  r = run("train --help");
+  EXPECT_NE(r.out.find("nope.safetensors"), std::string::npos) << r.out;
+  r = test::run_sirs("train --help");
   EXPECT_EQ(r.status, 0);
-  EXPECT_NE(r.output.find("optim.lr_update_epoch"), std::string::npos);
+  EXPECT_NE(r.out.find("optim.lr_update_epoch"), std::string::npos);
 }
 
 TEST(CliTrainLr, ScheduleIsTheReferenceRule) {

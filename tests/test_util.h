@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+
+#include <cstdio>
 
 #include <cmath>
 #include <cstdlib>
@@ -61,6 +64,26 @@ inline std::string source_dir() {
 inline std::string build_dir() {
   const char* env = std::getenv("SIRS_BUILD_DIR");
   return env != nullptr && *env != '\0' ? env : SIRS_BUILD_DIR;
+}
+
+// `<build_dir>/sirs ARGS` through the shell (ARGS are shell words), stderr
+// folded into stdout: the exit status (128 + the signal when killed) and
+// everything it printed.
+struct SirsRun {
+  int status = -1;
+  std::string out;
+};
+inline SirsRun run_sirs(const std::string& args) {
+  const std::string cmd = build_dir() + "/sirs " + args + " 2>&1";
+  SirsRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  return r;
 }
 
 // tests/fixtures/<name> (written by scripts/gen_import_fixtures.py).
