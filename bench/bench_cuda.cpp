@@ -2,7 +2,8 @@
 // call, timed with CUDA events (manual time), the L2 cache flushed before
 // every iteration by a 256 MiB memset outside the timed region. Each case
 // reports GB/s from the bytes the op must move (inputs read once, outputs
-// written once) or GFLOP/s from its flop formula, and is named
+// written once; batch norm training reads its input twice, see there) or
+// GFLOP/s from its flop formula, and is named
 // cuda/<op>/<shape label>: scripts/bench_torch_cuda.py times the same cases
 // in PyTorch under the same names and scripts/gpu_table.py joins the two
 // (scripts/gpu-check.sh runs all three).
@@ -21,6 +22,7 @@
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/conv2d_cuda.h"
+#include "kernels/cuda/norm_cuda.h"
 #include "layers/optim.h"
 #include "tensor/random.h"
 
@@ -157,13 +159,30 @@ std::vector<Case> cases() {
                  Tensor rm = zeros({64}, Options(DType::F32, kGpu)), rv = ones({64}, Options(DType::F32, kGpu));
                  return std::function<void()>([=] { batch_norm(x, w, b, rm, rv, true); });
                },
-               2 * 4 * numel(act)});
+               // Two reads of x and one write: the statistics must be complete
+               // before any output, and x (103 MB) is larger than everything
+               // on the chip (L2 50-60 MB, registers and shared memory ~60 MB),
+               // so it is read twice by any implementation.
+               3 * 4 * numel(act)});
   const Shape gn = {32, 256, 32, 32};
   v.push_back({"cuda/group_norm/" + label(gn), [=] {
                  Tensor x = gpu_randn(gn, 1), w = gpu_randn({256}, 2), b = gpu_randn({256}, 3);
                  return std::function<void()>([=] { group_norm(x, 32, w, b); });
                },
                2 * 4 * numel(gn)});
+  // Each version of the group norm forward launcher (kernels/cuda/norm_cuda.h).
+  for (int ver = 1; ver <= kGroupNormForwardCudaVersions; ++ver)
+    v.push_back({"cuda/group_norm_v" + std::to_string(ver) + "/" + label(gn), [=] {
+                   Tensor x = gpu_randn(gn, 1), w = gpu_randn({256}, 2), b = gpu_randn({256}, 3);
+                   Tensor y = empty(gn, Options(DType::F32, kGpu));
+                   Tensor m = empty({32, 32}, Options(DType::F32, kGpu)), is = empty({32, 32}, Options(DType::F32, kGpu));
+                   return std::function<void()>([=] {
+                     group_norm_forward_cuda<float>(x.data<float>(), w.data<float>(), b.data<float>(), y.data<float>(),
+                                                    m.data<float>(), is.data<float>(), 32, 256, 32 * 32, 32, 1e-5, 0,
+                                                    cuda_stream(0), ver);
+                   });
+                 },
+                 2 * 4 * numel(gn)});
   v.push_back({"cuda/max_pool2d_3x3s2/" + label(act), [=] {
                  Tensor x = gpu_randn(act, 1);
                  return std::function<void()>([=] { max_pool2d(x, 3, 2, 1); });
@@ -244,12 +263,18 @@ std::vector<Case> cases() {
       auto buffers = [=] {
         return std::vector<Tensor>{gpu_randn(xs, 1), gpu_randn({C, C, 3, 3}, 2), gpu_randn(xs, 3)};
       };
-      if (pass != Conv2dPass::Forward)  // the forward "ours" is the autograd op above
-        v.push_back({std::string("cuda/conv2d_") + dir + "/" + label(xs), [=] {
+      // The forward "ours" is the autograd op above; the launcher alone
+      // (preallocated output, as the twin) is conv2d_fwd_launcher.
+      const std::string ours_name =
+          pass == Conv2dPass::Forward ? "conv2d_fwd_launcher" : std::string("conv2d_") + dir;
+      v.push_back({"cuda/" + ours_name + "/" + label(xs), [=] {
                        std::vector<Tensor> t = buffers();  // x, w, y/dy
                        return std::function<void()>([=] {
                          const bool tf32 = math_precision() == MathPrecision::TF32;
-                         if (pass == Conv2dPass::BackwardData)
+                         if (pass == Conv2dPass::Forward)
+                           conv2d_forward_cuda<float>(cudnn_handle(0), 0, tf32, g, t[0].data<float>(),
+                                                      t[1].data<float>(), nullptr, 0.f, t[2].data<float>());
+                         else if (pass == Conv2dPass::BackwardData)
                            conv2d_backward_data_cuda<float>(cudnn_handle(0), 0, tf32, g, t[2].data<float>(),
                                                             t[1].data<float>(), 0.f, t[0].data<float>());
                          else

@@ -19,6 +19,7 @@
 #              libraries they load); saves the device minutes of a build.
 # --out DIR    where logs and JSON go (default gpu-check-out).
 # GPU_CHECK_SUITES="A B": run only these test suites.
+# GPU_CHECK_EXTRA="cmd": a shell command run last (see the end of the file).
 # GPU_CHECK_TEST_SECONDS (default 300): suites not started by then are
 #              reported as not run, so the benchmarks and the table still come.
 # --arch N     CUDA architecture (default 90: H100/H200).
@@ -160,9 +161,11 @@ fi
 
 # --- benchmarks -------------------------------------------------------------
 stamp "our CUDA benchmarks"
-timeout 150 "$bin/sirs_bench" --benchmark_filter='^cuda/' \
+# SIRS_CUDNN_LOG: cuDNN's algorithm choices (with Find's timings) into the log.
+SIRS_CUDNN_LOG=1 timeout 150 "$bin/sirs_bench" --benchmark_filter='^cuda/' \
   --benchmark_out="$out/ours.json" --benchmark_out_format=json >"$out/bench.log" 2>&1 \
   || echo "gpu-check: benchmarks exited $? (log: $out/bench.log)"
+grep '^sirs: cudnn' "$out/bench.log" >"$out/cudnn_algos.txt" || true
 
 stamp "PyTorch on the same GPU"
 timeout 100 python3 scripts/bench_torch_cuda.py --out "$out/torch.json" >"$out/torch.log" 2>&1 \
@@ -179,5 +182,12 @@ tail -25 "$out/sirs_bench.log" 2>/dev/null
 stamp "table"
 python3 scripts/gpu_table.py --ours "$out/ours.json" --torch "$out/torch.json" \
   --tests "$out/tests.log" | tee "$out/table.txt"
+# GPU_CHECK_EXTRA: one more shell command, run last with the same binaries
+# ($bin) and library path, its output in $out/extra.log (a one-off probe
+# without a second device session).
+if [ -n "${GPU_CHECK_EXTRA:-}" ]; then
+  stamp "extra: $GPU_CHECK_EXTRA"
+  eval "$GPU_CHECK_EXTRA" 2>&1 | tee "$out/extra.log"
+fi
 stamp "done: status $status (logs in $out)"
 exit $status

@@ -8,8 +8,9 @@ ours / baseline (< 1: ours is faster) and whether the issue's target holds:
   elementwise, norm, reduction, softmax: GB/s >= 70 % of the device-to-device
       copy's GB/s measured in the same run;
   bilinear, pooling, cross-entropy, embedding: no slower than PyTorch;
-  conv2d: under 5 % over cuDNN called directly (when that twin exists),
-      else informational against PyTorch;
+  conv2d: under 5 % over cuDNN called directly (when that twin exists; the
+      forward both as the autograd op and as the bare launcher,
+      conv2d_fwd_launcher), else informational against PyTorch;
   matmul, Adam: informational against PyTorch.
 
   python3 scripts/gpu_table.py --ours ours.json --torch torch.json [--tests tests.log] [--md]
@@ -19,7 +20,8 @@ import json
 import re
 
 BANDWIDTH = ("add", "add_channel_bias", "relu", "sigmoid", "sum_all", "sum_dim0", "sum_dim1",
-             "softmax", "batch_norm_train", "group_norm")
+             "softmax", "batch_norm_train", "group_norm", "group_norm_v1", "group_norm_v2",
+             "group_norm_v3")
 VS_TORCH = ("max_pool2d_3x3s2", "adaptive_avg_pool2d_1", "upsample_bilinear_x4",
             "upsample_bilinear_x4_backward", "cross_entropy", "embedding")
 
@@ -68,7 +70,7 @@ def main():
             rows.append((op, shape, "error", "", "", v["error"][:40], "FAIL"))
             continue
         base_name, base_ms = "torch", tms.get(key)
-        direct = ours.get(key.replace("/conv2d_", "/cudnn_direct_conv2d_"))
+        direct = ours.get(f"cuda/cudnn_direct_{op.replace('_launcher', '')}/{shape}")
         if op.startswith("conv2d") and direct and "ms" in direct:
             base_name, base_ms = "cudnn", direct["ms"]
         ratio = v["ms"] / base_ms if base_ms else None

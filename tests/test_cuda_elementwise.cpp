@@ -164,6 +164,9 @@ TEST(CudaElementwise, BinaryRowPath) {
       {{6, 64}, {64}},              // both contiguous inner, b's rows repeat (stride 0)
       {{8, 1, 96}, {8, 7, 1}},      // a repeats over the middle dim, b broadcast inner
       {{3, 33}, {3, 33}},           // same shape 2-d (coalesces to flat) for contrast
+      {{2, 4, 112, 112}, {4, 1, 1}},  // a ResNet stem bias: 3136 vectors per row
+      {{2, 3, 9000}, {3, 1}},         // 2 blocks per row, a second unrolled round
+      {{2, 3, 8999}, {3, 1}},         // the same in scalar loads: 8 blocks per row
   };
   uint64_t seed = 500;
   for (const auto& [sa, sb] : shapes)

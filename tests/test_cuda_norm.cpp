@@ -15,7 +15,13 @@
 #include <vector>
 
 #include "autograd/norm.h"
+#include "kernels/norm.h"
 #include "tests/cuda_util.h"
+
+#ifdef SIRS_WITH_CUDA
+#include "kernels/cuda/context.h"
+#include "kernels/cuda/norm_cuda.h"
+#endif
 
 namespace sirs {
 namespace {
@@ -302,6 +308,71 @@ TEST(CudaGroupNorm, LargeMeanLongGroupsAndNonContiguous) {
         return group_norm(in[0].narrow(0, 1, n).view({2, 8, 4, 4}), 4, in[1], in[2]);
       },
       {randn32({n + 1}, 130), weight32(8, 131), randn32({8}, 132)}, kTol);
+}
+
+// Segments up to 2048 vectors run resident (one block holds the group);
+// one more vector and the split path runs. Both sides of the edge, with
+// float4 loads (S % 4 == 0) and scalar ones.
+TEST(CudaGroupNorm, ResidentAndSplitPathsMeet) {
+  SIRS_REQUIRE_CUDA();
+  const std::vector<std::pair<Shape, int64_t>> cases = {
+      {{2, 8, 32, 32}, 1},   // 8192 values: 2048 vectors, resident
+      {{2, 8, 32, 33}, 1},   // 8448: 2112 vectors, split
+      {{3, 16, 11, 13}, 8},  // S = 143, scalar: 286 values
+      {{1, 4, 45, 45}, 1},   // S = 2025, scalar: 8100 values > 2048, split
+      {{4, 64, 16, 16}, 32},  // 512 values: 128 vectors, 128 threads
+  };
+  uint64_t seed = 150;
+  for (const auto& [s, G] : cases) {
+    const int64_t C = s[1];
+    expect_parity(
+        "group_norm G=" + std::to_string(G) + " " + shape_str(s),
+        [G = G](const std::vector<Tensor>& in) { return group_norm(in[0], G, in[1], in[2]); },
+        {randn32(s, seed), weight32(C, seed + 1), randn32({C}, seed + 2)}, kTol);
+    seed += 3;
+  }
+}
+
+// Every version of the forward launcher (the autograd op runs the live
+// one) against the CPU kernel: output, mean and invstd, on shapes that take
+// each version's own path and its fallback.
+TEST(CudaGroupNorm, EveryForwardVersionMatchesTheCpu) {
+  SIRS_REQUIRE_CUDA();
+#ifdef SIRS_WITH_CUDA
+  struct Case {
+    Shape s;
+    int64_t G;
+  };
+  const std::vector<Case> cases = {
+      {{300, 64, 8, 8}, 32},  // 128 values per group, 9600 groups: every version's path
+      {{200, 12, 5, 7}, 4},   // S = 35: scalar loads
+      {{2, 8, 32, 33}, 1},    // 8448 values, 2 groups: falls back to the split path
+  };
+  uint64_t seed = 170;
+  for (const Case& c : cases) {
+    const int64_t B = c.s[0], C = c.s[1], S = shape_numel(c.s) / (B * C);
+    Tensor x = randn32(c.s, seed, false), w = weight32(C, seed + 1, false),
+           b = randn32({C}, seed + 2, false);
+    seed += 3;
+    Tensor out = empty(c.s), mean = empty({B, c.G}), invstd = empty({B, c.G});
+    group_norm_forward_cpu<float>(x.data<float>(), w.data<float>(), b.data<float>(),
+                                  out.data<float>(), mean.data<float>(), invstd.data<float>(), B,
+                                  C, S, c.G, 1e-5);
+    const Device gpu = Device::cuda();
+    Tensor xg = x.to(gpu), wg = w.to(gpu), bg = b.to(gpu);
+    for (int v = 1; v <= kGroupNormForwardCudaVersions; ++v) {
+      Tensor og = empty(c.s, Options(DType::F32, gpu)), mg = empty({B, c.G}, Options(DType::F32, gpu)),
+             ig = empty({B, c.G}, Options(DType::F32, gpu));
+      group_norm_forward_cuda<float>(xg.data<float>(), wg.data<float>(), bg.data<float>(),
+                                     og.data<float>(), mg.data<float>(), ig.data<float>(), B, C, S,
+                                     c.G, 1e-5, 0, cuda_stream(0), v);
+      const std::string what = "version " + std::to_string(v) + " " + shape_str(c.s);
+      expect_close_to(og.to(Device::cpu()), out, kTol, kTol, what + " out");
+      expect_close_to(mg.to(Device::cpu()), mean, kTol, kTol, what + " mean");
+      expect_close_to(ig.to(Device::cpu()), invstd, kTol, kTol, what + " invstd");
+    }
+  }
+#endif
 }
 
 TEST(CudaGroupNorm, Float64Parity) {

@@ -144,6 +144,23 @@ TEST(CudaReduce, LargeReductionsUseTheSplitPath) {
   sum_like_parity("[9, 40009]", randn32({9, 40009}, 33), {0}, same, false);
 }
 
+// Column reductions with 16-byte loads (inner a multiple of 4 floats, the
+// input aligned), with and without the split, and the same shapes read one
+// float past an aligned start (scalar loads).
+TEST(CudaReduce, ColumnVectorLoadsAndTheirFallback) {
+  SIRS_REQUIRE_CUDA();
+  sum_like_parity("[37, 1000]", randn32({37, 1000}, 40), {0});
+  sum_like_parity("[5, 7, 12]", randn32({5, 7, 12}, 41), {1});            // 3 vectors per row
+  sum_like_parity("[3000, 64]", randn32({3000, 64}, 42), {0}, same, false);  // split
+  sum_like_parity("[2, 5003, 8]", randn32({2, 5003, 8}, 43), {1}, same, false);
+  Prep shifted = [](const Tensor& t) { return t.narrow(0, 1, 37 * 1000).reshape({37, 1000}); };
+  sum_like_parity("shifted [37, 1000]", randn32({37 * 1000 + 1}, 44), {0}, shifted);
+  max_like_parity("ties [300, 64]", ties({300, 64}, 7, 45), 0);
+  max_like_parity("ties [4, 2001, 8]", ties({4, 2001, 8}, 50, 46), 1);
+  Prep shifted_ties = [](const Tensor& t) { return t.narrow(0, 1, 300 * 64).reshape({300, 64}); };
+  max_like_parity("ties shifted [300, 64]", ties({300 * 64 + 1}, 7, 47), 0, shifted_ties);
+}
+
 TEST(CudaReduce, MeanOfEmptyIsNaNAndSumOfEmptyIsZero) {
   SIRS_REQUIRE_CUDA();
   Tensor x = zeros({3, 0, 4}, Options(DType::F32, Device::cuda()));
@@ -296,6 +313,22 @@ TEST(CudaSoftmax, RowLengthsOneToTenThousand) {
   softmax_parity("[3, 10007]", logits({3, 10007}, 2.0, 114), 1);
   softmax_parity("[10007, 5]", logits({10007, 5}, 2.0, 115), 0);
   softmax_parity("[2, 10007, 3]", logits({2, 10007, 3}, 2.0, 116), 1);
+}
+
+// Every register width of the warp-per-row kernels: rows a multiple of 4
+// floats (16-byte loads) and not, each power-of-two bucket and its edges,
+// and rows starting one float past an aligned address (scalar loads).
+TEST(CudaSoftmax, WarpRowsEveryWidth) {
+  SIRS_REQUIRE_CUDA();
+  for (int64_t D : {2, 4, 31, 32, 33, 64, 100, 128, 129, 256, 257, 500, 512, 513, 1000, 1023}) {
+    const std::string what = "[37, " + std::to_string(D) + "]";
+    softmax_parity(what, logits({37, D}, 3.0, 130 + static_cast<uint64_t>(D)), 1);
+  }
+  for (int64_t D : {8, 1000}) {
+    Prep shifted = [D](const Tensor& t) { return t.narrow(0, 1, 37 * D).reshape({37, D}); };
+    softmax_parity("shifted [37, " + std::to_string(D) + "]",
+                   logits({37 * D + 1}, 3.0, 140 + static_cast<uint64_t>(D)), 1, shifted);
+  }
 }
 
 TEST(CudaSoftmax, NonContiguousAndLargeLogits) {

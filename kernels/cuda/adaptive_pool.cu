@@ -123,6 +123,18 @@ __host__ __device__ __forceinline__ double adaptive_avg_lane_sum(const T* __rest
   const I kw = win.w1 - win.w0, area = (win.h1 - win.h0) * kw;
   const T* xp = x + win.n * d.H * d.W + win.h0 * d.W + win.w0;
   double s = 0;
+  if (kw == d.W) {
+    // Whole rows (the global pool among them): the window is contiguous.
+    // Two loads in flight per lane before either is added (the same order
+    // of additions): a 7x7 plane costs one memory latency, not two.
+    for (I e = lane; e < area; e += 64) {
+      const T a = xp[e];
+      const T b = e + 32 < area ? xp[e + 32] : T(0);
+      s += static_cast<double>(a);
+      if (e + 32 < area) s += static_cast<double>(b);
+    }
+    return s;
+  }
   for (I e = lane; e < area; e += 32) {
     const I r = e / kw;
     s += static_cast<double>(xp[r * d.W + (e - r * kw)]);

@@ -48,9 +48,13 @@
 #include <atomic>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "kernels/cuda/check.h"
@@ -141,6 +145,7 @@ struct Plan {
   cudnnFilterDescriptor_t w = nullptr;
   PassState pass[3];
   size_t x_bytes = 0, w_bytes = 0, y_bytes = 0;
+  Conv2dGeom geom{};  // for SIRS_CUDNN_LOG
 };
 
 using Key = std::array<int64_t, 16>;
@@ -164,6 +169,7 @@ std::unique_ptr<Plan> make_plan(cudnnDataType_t dtype, bool tf32, const Conv2dGe
              "] has more than 2^31 - 1 elements; split the batch");
   auto p = std::make_unique<Plan>();
   p->dtype = dtype;
+  p->geom = g;
   p->fma_only = dtype == CUDNN_DATA_FLOAT && !tf32;
   p->requested_math = p->fma_only ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
   const size_t elem = dtype == CUDNN_DATA_DOUBLE ? 8 : 4;
@@ -243,6 +249,7 @@ struct Candidate {
   cudnnStatus_t status;
   size_t memory;
   cudnnMathType_t math;
+  float ms;  // Find's timing
 };
 
 template <class Perf>
@@ -250,7 +257,8 @@ std::vector<Candidate> candidates(const std::vector<Perf>& perf, int n) {
   std::vector<Candidate> out;
   for (int i = 0; i < n; ++i)
     out.push_back(
-        {static_cast<int>(perf[i].algo), perf[i].status, perf[i].memory, perf[i].mathType});
+        {static_cast<int>(perf[i].algo), perf[i].status, perf[i].memory, perf[i].mathType,
+         perf[i].time});
   return out;
 }
 
@@ -290,6 +298,36 @@ std::unique_ptr<CudaBuffer> zeroed_scratch(cudnnHandle_t h, int device, size_t b
   auto b = std::make_unique<CudaBuffer>(bytes, device);
   if (bytes > 0) SIRS_CUDA_CHECK(cudaMemsetAsync(b->get(), 0, bytes, stream_of(h)));
   return b;
+}
+
+// SIRS_CUDNN_LOG=1 in the environment: every algorithm choice is written to
+// stderr, with Find's candidates (algorithm number and math type as in
+// cudnn_cnn.h, time, workspace, status), for profiling and for telling
+// numeric differences between runs apart.
+bool cudnn_log_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("SIRS_CUDNN_LOG");
+    return v != nullptr && *v != '\0' && std::string(v) != "0";
+  }();
+  return on;
+}
+
+void log_choice(const Plan& p, Conv2dPass pass, const std::vector<Candidate>& found,
+                const PassState& s) {
+  const Conv2dGeom& g = p.geom;
+  const char* name = pass == Conv2dPass::Forward        ? "forward"
+                     : pass == Conv2dPass::BackwardData ? "backward-data"
+                                                        : "backward-filter";
+  std::ostringstream o;
+  o << "sirs: cudnn conv2d " << name << " x [" << g.B << ", " << g.C << ", " << g.H << ", " << g.W
+    << "] w [" << g.K << ", " << g.C << ", " << g.R << ", " << g.S << "] stride " << g.stride_h
+    << "x" << g.stride_w << " pad " << g.pad_h << "x" << g.pad_w << " dil " << g.dil_h << "x"
+    << g.dil_w << (p.fma_only ? " (fp32, FMA only)" : "") << ": algo " << s.algo << " math "
+    << static_cast<int>(s.math) << " workspace " << s.workspace << " B; candidates:";
+  for (const Candidate& c : found)
+    o << " [algo " << c.algo << " math " << static_cast<int>(c.math) << " " << c.ms << " ms "
+      << c.memory << " B" << (c.status == CUDNN_STATUS_SUCCESS ? "" : " failed") << "]";
+  std::fprintf(stderr, "%s\n", o.str().c_str());
 }
 
 // Picks the algorithm of `pass` (caller holds g_mutex).
@@ -354,6 +392,7 @@ void choose(cudnnHandle_t h, int device, Plan& p, Conv2dPass pass, const FindIO&
   SIRS_CUDA_CHECK(workspace_size(h, p, pass, s.conv, s.algo, &bytes));
   s.workspace = std::max(bytes, pick != nullptr ? pick->memory : size_t{0});
   s.chosen = true;
+  if (cudnn_log_enabled()) log_choice(p, pass, found, s);
 }
 
 // The plan of (T, tf32, g) on `device`, with `pass` chosen.

@@ -31,6 +31,11 @@
 // Forward: y = (x - mean) * (invstd * w) + bias in T (x - mean is exact for
 // x near a large mean, unlike x * a + (bias - mean * a)).
 //
+// Group norm segments of up to 2048 vectors (8192 floats) run resident
+// instead: one block per segment holds it in registers, one read of x (see
+// group_norm_forward_resident_kernel_v1); the first H200 run of the split
+// path below reached 40 % of copy bandwidth at [32, 256, 32, 32], G = 32.
+//
 // Kernels (all v1, live): a split segment reduction (grid = segments x
 // splits, splits chosen to fill the GPU when there are few segments, e.g.
 // 64 channels of 32 * 112 * 112) writing per-block partials, a finalize
@@ -46,6 +51,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/context.h"
@@ -381,6 +387,193 @@ static __global__ void norm_backward_dx_kernel_v1(
   }
 }
 
+// ------------------------------------------------------------ group norm, resident
+
+// Group norm with the whole segment (b, g) of m = K * S values held in the
+// registers of one block: one read of x (and dout) instead of two, and one
+// launch instead of three. Vector j of the segment (V values of one
+// channel: S % V == 0) sits in thread j % blockDim.x, slot j / blockDim.x;
+// slots past the segment are never read. The arithmetic is the split
+// path's: shifted double sums (k = the segment's first value), mean and
+// invstd as norm_stats_finalize_kernel_v1, y and dx as
+// norm_forward_kernel_v1 / norm_backward_dx_kernel_v1.
+constexpr int kResidentThreads = 256;
+constexpr int kResidentMaxVecs = 8;  // slots per thread: segments up to 2048 vectors
+constexpr int64_t kRereadMaxValues = 16384;  // 64 KB of float per block between its two reads
+
+template <class T, int V, int kVecs>
+static __global__ void group_norm_forward_resident_kernel_v1(
+    const T* __restrict__ x,       // [B * G, m]
+    const T* __restrict__ weight,  // [C] or null
+    const T* __restrict__ bias,    // [C] or null
+    T* __restrict__ out,           // [B * G, m]
+    T* __restrict__ mean,          // [B * G]
+    T* __restrict__ invstd,        // [B * G]
+    int64_t nseg, int64_t m, int64_t G, int64_t K, int64_t S, double eps) {
+  __shared__ double shared[32];
+  const int64_t nvec = m / V;
+  for (int64_t seg = blockIdx.x; seg < nseg; seg += gridDim.x) {
+    const T* xs = x + seg * m;
+    Pack<T, V> v[kVecs];
+#pragma unroll
+    for (int u = 0; u < kVecs; ++u) {
+      const int64_t j = static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
+      if (j < nvec) v[u] = load_pack<T, V>(xs + j * V);
+    }
+    const double k = static_cast<double>(xs[0]);
+    double s = 0, q = 0;
+#pragma unroll
+    for (int u = 0; u < kVecs; ++u)
+      if (static_cast<int64_t>(u) * blockDim.x + threadIdx.x < nvec) add_shifted<T, V>(v[u], k, s, q);
+    s = block_sum(s, shared);
+    q = block_sum(q, shared);
+    const double n = static_cast<double>(m);
+    const double ds = s / n;
+    double var = (q - s * ds) / n;
+    if (var < 0) var = 0;  // rounding only; NaN stays NaN
+    const T mu = static_cast<T>(k + ds);
+    const T is = static_cast<T>(1.0 / sqrt(var + eps));
+    if (threadIdx.x == 0) {
+      mean[seg] = mu;
+      invstd[seg] = is;
+    }
+    const int64_t c0 = (seg % G) * K;
+#pragma unroll
+    for (int u = 0; u < kVecs; ++u) {
+      const int64_t j = static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
+      if (j < nvec) {
+        const int64_t c = c0 + div_fast(j * V, S);
+        const T a = is * (weight ? weight[c] : T(1));
+        const T b = bias ? bias[c] : T(0);
+        Pack<T, V> o;
+#pragma unroll
+        for (int t = 0; t < V; ++t) o.v[t] = (v[u].v[t] - mu) * a + b;
+        store_pack<T, V>(out + seg * m + j * V, o);
+      }
+    }
+  }
+}
+
+// The same result from one block per segment that reads the segment twice:
+// the statistics pass (kUnroll loads in flight per thread), then the
+// output pass, whose reads hit L2 because the block has just read the
+// same bytes (a segment of 32 KB; all resident blocks' segments together
+// stay within L2 for segments up to kRereadMaxValues). Few registers, so
+// many blocks overlap their load and reduction phases, where the
+// register-resident kernel above fits 3-4 blocks per SM.
+template <class T, int V>
+static __global__ void group_norm_forward_reread_kernel_v1(
+    const T* __restrict__ x,       // [B * G, m]
+    const T* __restrict__ weight,  // [C] or null
+    const T* __restrict__ bias,    // [C] or null
+    T* __restrict__ out,           // [B * G, m]
+    T* __restrict__ mean,          // [B * G]
+    T* __restrict__ invstd,        // [B * G]
+    int64_t nseg, int64_t m, int64_t G, int64_t K, int64_t S, double eps) {
+  __shared__ double shared[32];
+  const int64_t nvec = m / V;
+  const int64_t step = blockDim.x;
+  for (int64_t seg = blockIdx.x; seg < nseg; seg += gridDim.x) {
+    const T* xs = x + seg * m;
+    const double k = static_cast<double>(xs[0]);
+    double s = 0, q = 0;
+    int64_t j = threadIdx.x;
+    for (; j + (kUnroll - 1) * step < nvec; j += kUnroll * step) {
+      Pack<T, V> p[kUnroll];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) p[u] = load_pack<T, V>(xs + (j + u * step) * V);
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) add_shifted<T, V>(p[u], k, s, q);
+    }
+    for (; j < nvec; j += step) add_shifted<T, V>(load_pack<T, V>(xs + j * V), k, s, q);
+    s = block_sum(s, shared);
+    q = block_sum(q, shared);
+    const double n = static_cast<double>(m);
+    const double ds = s / n;
+    double var = (q - s * ds) / n;
+    if (var < 0) var = 0;  // rounding only; NaN stays NaN
+    const T mu = static_cast<T>(k + ds);
+    const T is = static_cast<T>(1.0 / sqrt(var + eps));
+    if (threadIdx.x == 0) {
+      mean[seg] = mu;
+      invstd[seg] = is;
+    }
+    const int64_t c0 = (seg % G) * K;
+    for (j = threadIdx.x; j < nvec; j += step) {
+      const Pack<T, V> v = load_pack<T, V>(xs + j * V);
+      const int64_t c = c0 + div_fast(j * V, S);
+      const T a = is * (weight ? weight[c] : T(1));
+      const T b = bias ? bias[c] : T(0);
+      Pack<T, V> o;
+#pragma unroll
+      for (int t = 0; t < V; ++t) o.v[t] = (v.v[t] - mu) * a + b;
+      store_pack<T, V>(out + seg * m + j * V, o);
+    }
+  }
+}
+
+template <class T, int V, int kVecs>
+static __global__ void group_norm_backward_dx_resident_kernel_v1(
+    const T* __restrict__ dout,    // [B * G, m]
+    const T* __restrict__ x,       // [B * G, m]
+    const T* __restrict__ mean,    // [B * G]
+    const T* __restrict__ invstd,  // [B * G]
+    const T* __restrict__ weight,  // [C] or null
+    T* __restrict__ dx,            // [B * G, m]
+    int64_t nseg, int64_t m, int64_t G, int64_t K, int64_t S, double beta) {
+  __shared__ double shared[32];
+  const int64_t nvec = m / V;
+  for (int64_t seg = blockIdx.x; seg < nseg; seg += gridDim.x) {
+    const int64_t base = seg * m, c0 = (seg % G) * K;
+    Pack<T, V> g[kVecs], xv[kVecs];
+#pragma unroll
+    for (int u = 0; u < kVecs; ++u) {
+      const int64_t j = static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
+      if (j < nvec) {
+        g[u] = load_pack<T, V>(dout + base + j * V);
+        xv[u] = load_pack<T, V>(x + base + j * V);
+      }
+    }
+    const double mu = static_cast<double>(mean[seg]), is = static_cast<double>(invstd[seg]);
+    double s0 = 0, s1 = 0;
+#pragma unroll
+    for (int u = 0; u < kVecs; ++u) {
+      const int64_t j = static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
+      if (j < nvec) {
+        const double w = weight ? static_cast<double>(weight[c0 + div_fast(j * V, S)]) : 1.0;
+#pragma unroll
+        for (int t = 0; t < V; ++t) {
+          const double gt = static_cast<double>(g[u].v[t]) * w;
+          s0 += gt;
+          s1 += gt * (static_cast<double>(xv[u].v[t]) - mu) * is;
+        }
+      }
+    }
+    s0 = block_sum(s0, shared);
+    s1 = block_sum(s1, shared);
+    const double inv_count = 1.0 / static_cast<double>(m);
+    const double k0 = s0 * inv_count, k1 = is * s1 * inv_count;
+#pragma unroll
+    for (int u = 0; u < kVecs; ++u) {
+      const int64_t j = static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
+      if (j < nvec) {
+        const double w = weight ? static_cast<double>(weight[c0 + div_fast(j * V, S)]) : 1.0;
+        Pack<T, V> old{};
+        if (beta != 0.0) old = load_pack<T, V>(dx + base + j * V);
+        Pack<T, V> o;
+#pragma unroll
+        for (int t = 0; t < V; ++t) {
+          double r = is * (w * static_cast<double>(g[u].v[t]) - k0 -
+                           (static_cast<double>(xv[u].v[t]) - mu) * k1);
+          if (beta != 0.0) r += beta * static_cast<double>(old.v[t]);
+          o.v[t] = static_cast<T>(r);
+        }
+        store_pack<T, V>(dx + base + j * V, o);
+      }
+    }
+  }
+}
+
 // ------------------------------------------------------------ batch norm stats
 
 template <class T>
@@ -583,6 +776,52 @@ void norm_dx_launch(const T* dout, const T* x, const T* mean, const T* invstd, c
   SIRS_CUDA_CHECK(cudaGetLastError());
 }
 
+// Geometry of the resident group norm kernels for segments of m values
+// with S values per channel: V-wide loads when the layout allows; threads
+// a multiple of 32 up to kResidentThreads, vecs the power of two of slots
+// per thread. ok = false: the segment is too long (the split path runs).
+struct ResidentPlan {
+  bool ok = false;
+  bool vec = false;
+  int threads = 0;
+  int vecs = 0;
+};
+
+template <class T>
+ResidentPlan resident_plan(int64_t m, int64_t S, bool aligned) {
+  constexpr int V = kVec<T>;
+  ResidentPlan p;
+  p.vec = aligned && S % V == 0;
+  const int64_t nvec = p.vec ? m / V : m;
+  if (nvec == 0 || nvec > int64_t{kResidentThreads} * kResidentMaxVecs) return p;
+  p.ok = true;
+  p.vecs = 1;
+  while (int64_t{kResidentThreads} * p.vecs < nvec) p.vecs *= 2;
+  const int64_t per_slot = (nvec + p.vecs - 1) / p.vecs;
+  p.threads = static_cast<int>(std::max<int64_t>(32, (per_slot + 31) / 32 * 32));
+  return p;
+}
+
+// Calls launch(integral_constant<V>, integral_constant<vecs>) for the plan.
+template <class T, class Launch>
+void resident_dispatch(const ResidentPlan& p, Launch&& launch) {
+  constexpr int V = kVec<T>;
+  auto by_vecs = [&](auto v) {
+    switch (p.vecs) {
+      case 1: launch(v, std::integral_constant<int, 1>{}); break;
+      case 2: launch(v, std::integral_constant<int, 2>{}); break;
+      case 4: launch(v, std::integral_constant<int, 4>{}); break;
+      default: launch(v, std::integral_constant<int, kResidentMaxVecs>{}); break;
+    }
+  };
+  if (p.vec)
+    by_vecs(std::integral_constant<int, V>{});
+  else
+    by_vecs(std::integral_constant<int, 1>{});
+}
+
+int resident_grid(int64_t nseg) { return static_cast<int>(std::min<int64_t>(nseg, 1 << 20)); }
+
 }  // namespace
 
 // ------------------------------------------------------------ launchers
@@ -648,8 +887,35 @@ void batch_norm_backward_cuda(const T* dout, const T* x, const T* mean, const T*
 template <class T>
 void group_norm_forward_cuda(const T* x, const T* weight, const T* bias, T* out, T* mean, T* invstd,
                              int64_t B, int64_t C, int64_t S, int64_t G, double eps, int device,
-                             cudaStream_t stream) {
+                             cudaStream_t stream, int version) {
+  SIRS_CHECK(version >= 1 && version <= kGroupNormForwardCudaVersions, ValueError,
+             "group_norm_forward_cuda: no version ", version);
   const int64_t K = C / G, m = K * S;
+  const int64_t nseg = B * G;
+  if (version == 3 && nseg >= cuda_sm_count(device) && m <= kRereadMaxValues) {
+    constexpr int V = kVec<T>;
+    const bool vec = aligned16(x) && aligned16(out) && S % V == 0;
+    const int64_t nvec = vec ? m / V : m;
+    const int threads = static_cast<int>(std::min<int64_t>(kResidentThreads, (nvec + 31) / 32 * 32));
+    if (vec)
+      group_norm_forward_reread_kernel_v1<T, V><<<resident_grid(nseg), threads, 0, stream>>>(
+          x, weight, bias, out, mean, invstd, nseg, m, G, K, S, eps);
+    else
+      group_norm_forward_reread_kernel_v1<T, 1><<<resident_grid(nseg), threads, 0, stream>>>(
+          x, weight, bias, out, mean, invstd, nseg, m, G, K, S, eps);
+    SIRS_CUDA_CHECK(cudaGetLastError());
+    return;
+  }
+  const ResidentPlan plan = resident_plan<T>(m, S, aligned16(x) && aligned16(out));
+  if (version == 2 && plan.ok && nseg > 0) {
+    resident_dispatch<T>(plan, [&](auto v, auto vecs) {
+      group_norm_forward_resident_kernel_v1<T, decltype(v)::value, decltype(vecs)::value>
+          <<<resident_grid(B * G), plan.threads, 0, stream>>>(x, weight, bias, out, mean, invstd,
+                                                               B * G, m, G, K, S, eps);
+    });
+    SIRS_CUDA_CHECK(cudaGetLastError());
+    return;
+  }
   segment_stats<T>(x, SegLayout{B * G, m, 1, m, m}, mean, invstd, true, eps, device, stream,
                    "group_norm_forward_cuda");
   norm_forward_launch<T>(x, mean, invstd, weight, bias, out, B * C * S, C, S, K, false, stream);
@@ -661,7 +927,15 @@ void group_norm_backward_cuda(const T* dout, const T* x, const T* mean, const T*
                               int64_t S, int64_t G, double beta, int device, cudaStream_t stream) {
   const char* op = "group_norm_backward_cuda";
   const int64_t K = C / G, m = K * S;
-  if (dx && B * C * S > 0) {
+  const ResidentPlan plan = resident_plan<T>(m, S, aligned16(dout) && aligned16(x) && aligned16(dx));
+  if (dx && B * C * S > 0 && plan.ok) {
+    resident_dispatch<T>(plan, [&](auto v, auto vecs) {
+      group_norm_backward_dx_resident_kernel_v1<T, decltype(v)::value, decltype(vecs)::value>
+          <<<resident_grid(B * G), plan.threads, 0, stream>>>(dout, x, mean, invstd, weight, dx,
+                                                               B * G, m, G, K, S, beta);
+    });
+    SIRS_CUDA_CHECK(cudaGetLastError());
+  } else if (dx && B * C * S > 0) {
     CudaBuffer sums(static_cast<size_t>(B * G) * 2 * sizeof(double), device);
     segment_backward_sums<T>(dout, x, mean, invstd, weight, SegLayout{B * G, m, 1, m, m},
                              StatMap{0, 1, G, K, S}, sums.as<double>(), nullptr, nullptr, 0.0,
@@ -690,7 +964,8 @@ void group_norm_backward_cuda(const T* dout, const T* x, const T* mean, const T*
                                             T*, T*, int64_t, int64_t, int64_t, bool, double, int, \
                                             cudaStream_t);                                        \
   template void group_norm_forward_cuda<T>(const T*, const T*, const T*, T*, T*, T*, int64_t,     \
-                                           int64_t, int64_t, int64_t, double, int, cudaStream_t); \
+                                           int64_t, int64_t, int64_t, double, int, cudaStream_t,  \
+                                           int);                                                  \
   template void group_norm_backward_cuda<T>(const T*, const T*, const T*, const T*, const T*, T*, \
                                             T*, T*, int64_t, int64_t, int64_t, int64_t, double,   \
                                             int, cudaStream_t);

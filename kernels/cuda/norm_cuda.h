@@ -67,6 +67,19 @@ void batch_norm_backward_cuda(const T* dout,    // [B, C, S]
                               int64_t B, int64_t C, int64_t S, bool training, double beta,
                               int device, cudaStream_t stream);
 
+// Versions of the group norm forward (kernels/cuda/norm.cu); every one
+// falls back to 1 where its condition fails:
+//   1  split statistics (several blocks per segment) + an elementwise pass:
+//      any size, reads x twice from memory.
+//   2  segment held in the registers of one block (segments up to 8192
+//      floats): one read.
+//   3  one block per segment reads it twice, the second time from L2
+//      (segments up to 16384 values, at least one segment per SM).
+// kGroupNormForwardCudaVersion is the live one (docs/PERF.md has the
+// measurements).
+constexpr int kGroupNormForwardCudaVersions = 3;
+constexpr int kGroupNormForwardCudaVersion = 2;
+
 template <class T>
 void group_norm_forward_cuda(const T* x,       // [B, C, S]
                              const T* weight,  // [C] or null
@@ -75,7 +88,7 @@ void group_norm_forward_cuda(const T* x,       // [B, C, S]
                              T* mean,          // [B, G], overwritten
                              T* invstd,        // [B, G], overwritten
                              int64_t B, int64_t C, int64_t S, int64_t G, double eps, int device,
-                             cudaStream_t stream);
+                             cudaStream_t stream, int version = kGroupNormForwardCudaVersion);
 
 template <class T>
 void group_norm_backward_cuda(const T* dout,    // [B, C, S]
