@@ -14,6 +14,7 @@
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -54,6 +55,10 @@ struct Case {
   std::function<std::function<void()>()> setup;
   double bytes = 0;  // per call, for GB/s
   double flops = 0;  // per call, for GFLOP/s
+  // Optional baseline timed in the same iterations, alternating with the
+  // case (each after its own L2 flush): the counters median_us,
+  // twin_median_us and twin_ratio compare the two under the same clocks.
+  std::function<std::function<void()>()> twin = nullptr;
 };
 
 void run_case(benchmark::State& st, const Case& c) {
@@ -61,10 +66,14 @@ void run_case(benchmark::State& st, const Case& c) {
     st.SkipWithError(("no usable GPU: " + cuda_status()).c_str());
     return;
   }
-  std::function<void()> body;
+  std::function<void()> body, twin;
   try {
     body = c.setup();
     body();  // warm-up: cuDNN algorithm search, allocator cache
+    if (c.twin) {
+      twin = c.twin();
+      twin();
+    }
     cuda_synchronize(0);
   } catch (const std::exception& e) {
     st.SkipWithError(e.what());
@@ -74,18 +83,37 @@ void run_case(benchmark::State& st, const Case& c) {
   cudaEvent_t start, stop;
   SIRS_CUDA_CHECK(cudaEventCreate(&start));
   SIRS_CUDA_CHECK(cudaEventCreate(&stop));
-  for (auto _ : st) {
+  auto time_ms = [&](const std::function<void()>& f) {
     flush_l2();
     SIRS_CUDA_CHECK(cudaEventRecord(start, stream));
-    body();
+    f();
     SIRS_CUDA_CHECK(cudaEventRecord(stop, stream));
     SIRS_CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
     SIRS_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    return static_cast<double>(ms);
+  };
+  std::vector<double> ours_ms, twin_ms;
+  for (auto _ : st) {
+    const double ms = time_ms(body);
     st.SetIterationTime(ms / 1e3);
+    if (twin) {
+      ours_ms.push_back(ms);
+      twin_ms.push_back(time_ms(twin));
+    }
   }
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
+  if (twin && !ours_ms.empty()) {
+    auto median = [](std::vector<double> v) {
+      std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+      return v[v.size() / 2];
+    };
+    const double a = median(ours_ms), b = median(twin_ms);
+    st.counters["median_us"] = a * 1e3;
+    st.counters["twin_median_us"] = b * 1e3;
+    st.counters["twin_ratio"] = a / b;
+  }
   if (c.bytes > 0)
     st.counters["GB/s"] = benchmark::Counter(c.bytes * st.iterations() / 1e9, benchmark::Counter::kIsRate);
   if (c.flops > 0)
@@ -231,84 +259,78 @@ std::vector<Case> cases() {
                  },
                  0, 2.0 * n * n * n});
   }
-  // ResNet-18 stages at batch 32, 3x3 stride 1 pad 1.
+  // ResNet-18 stages at batch 32, 3x3 stride 1 pad 1. Each conv2d direction
+  // runs through our code (the autograd op for the forward; our launchers:
+  // descriptor and algorithm cache lookup, workspace from the caching
+  // allocator) with, as its twin in the same iterations, cuDNN called
+  // directly with the same cached algorithm and a preallocated workspace:
+  // the difference is what our layer adds (target: < 5 %).
   for (auto [C, HW] : std::vector<std::pair<int64_t, int64_t>>{{64, 56}, {128, 28}, {256, 14}, {512, 7}}) {
-    Shape xs = {32, C, HW, HW};
-    double flops = 2.0 * 32 * C * C * 9 * HW * HW;
+    const Shape xs = {32, C, HW, HW};
+    const double flops = 2.0 * 32 * C * C * 9 * HW * HW;
+    Conv2dGeom g{32, C, HW, HW, C, 3, 3, HW, HW};
+    g.pad_h = g.pad_w = 1;
+    auto buffers = [=] {
+      return std::vector<Tensor>{gpu_randn(xs, 1), gpu_randn({C, C, 3, 3}, 2), gpu_randn(xs, 3)};
+    };
+    auto direct = [=](Conv2dPass pass) {
+      return [=] {
+        std::vector<Tensor> t = buffers();  // x, w, y/dy
+        const bool tf32 = math_precision() == MathPrecision::TF32;
+        Conv2dCudnnPlan p = conv2d_cudnn_plan<float>(cudnn_handle(0), 0, tf32, g, pass);
+        auto ws = std::make_shared<CudaBuffer>(p.workspace_bytes, 0);
+        return std::function<void()>([=] {
+          const float one = 1.f, zero = 0.f;
+          cudnnHandle_t h = cudnn_handle(0);
+          if (pass == Conv2dPass::Forward)
+            SIRS_CUDA_CHECK(cudnnConvolutionForward(
+                h, &one, p.x_desc, t[0].data<float>(), p.w_desc, t[1].data<float>(), p.conv_desc,
+                static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws->get(), p.workspace_bytes,
+                &zero, p.y_desc, t[2].data<float>()));
+          else if (pass == Conv2dPass::BackwardData)
+            SIRS_CUDA_CHECK(cudnnConvolutionBackwardData(
+                h, &one, p.w_desc, t[1].data<float>(), p.y_desc, t[2].data<float>(), p.conv_desc,
+                static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws->get(), p.workspace_bytes,
+                &zero, p.x_desc, t[0].data<float>()));
+          else
+            SIRS_CUDA_CHECK(cudnnConvolutionBackwardFilter(
+                h, &one, p.x_desc, t[0].data<float>(), p.y_desc, t[2].data<float>(), p.conv_desc,
+                static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), ws->get(), p.workspace_bytes,
+                &zero, p.w_desc, t[1].data<float>()));
+        });
+      };
+    };
     v.push_back({"cuda/conv2d_fwd/" + label(xs), [=] {
                    Tensor x = gpu_randn(xs, 1), w = gpu_randn({C, C, 3, 3}, 2);
                    return std::function<void()>([=] { conv2d(x, w, Tensor(), 1, 1); });
                  },
-                 0, flops});
+                 0, flops, direct(Conv2dPass::Forward)});
     v.push_back({"cuda/conv2d_fwd_bwd/" + label(xs), [=] {
                    Tensor x = gpu_randn(xs, 1, true), w = gpu_randn({C, C, 3, 3}, 2, true);
                    Tensor dy = gpu_randn(xs, 3);
                    return std::function<void()>([=] { conv2d(x, w, Tensor(), 1, 1).backward(dy); });
                  },
                  0, 3 * flops});
-  }
-  // Each conv2d direction through our launcher (descriptor and algorithm
-  // cache lookup, workspace from the caching allocator) and its twin calling
-  // cuDNN directly with the same cached algorithm and a preallocated
-  // workspace: the difference is what our layer adds (target: < 5 %).
-  for (auto [C, HW] : std::vector<std::pair<int64_t, int64_t>>{{64, 56}, {128, 28}, {256, 14}, {512, 7}}) {
-    const Shape xs = {32, C, HW, HW};
-    const double flops = 2.0 * 32 * C * C * 9 * HW * HW;
-    Conv2dGeom g{32, C, HW, HW, C, 3, 3, HW, HW};
-    g.pad_h = g.pad_w = 1;
     for (Conv2dPass pass : {Conv2dPass::Forward, Conv2dPass::BackwardData, Conv2dPass::BackwardFilter}) {
-      const char* dir = pass == Conv2dPass::Forward        ? "fwd"
-                        : pass == Conv2dPass::BackwardData ? "bwd_data"
-                                                           : "bwd_filter";
-      auto buffers = [=] {
-        return std::vector<Tensor>{gpu_randn(xs, 1), gpu_randn({C, C, 3, 3}, 2), gpu_randn(xs, 3)};
-      };
-      // The forward "ours" is the autograd op above; the launcher alone
-      // (preallocated output, as the twin) is conv2d_fwd_launcher.
-      const std::string ours_name =
-          pass == Conv2dPass::Forward ? "conv2d_fwd_launcher" : std::string("conv2d_") + dir;
-      v.push_back({"cuda/" + ours_name + "/" + label(xs), [=] {
-                       std::vector<Tensor> t = buffers();  // x, w, y/dy
-                       return std::function<void()>([=] {
-                         const bool tf32 = math_precision() == MathPrecision::TF32;
-                         if (pass == Conv2dPass::Forward)
-                           conv2d_forward_cuda<float>(cudnn_handle(0), 0, tf32, g, t[0].data<float>(),
-                                                      t[1].data<float>(), nullptr, 0.f, t[2].data<float>());
-                         else if (pass == Conv2dPass::BackwardData)
-                           conv2d_backward_data_cuda<float>(cudnn_handle(0), 0, tf32, g, t[2].data<float>(),
-                                                            t[1].data<float>(), 0.f, t[0].data<float>());
-                         else
-                           conv2d_backward_filter_cuda<float>(cudnn_handle(0), 0, tf32, g, t[0].data<float>(),
-                                                              t[2].data<float>(), 0.f, t[1].data<float>(), nullptr);
-                       });
-                     },
-                     0, flops});
-      v.push_back({std::string("cuda/cudnn_direct_conv2d_") + dir + "/" + label(xs), [=] {
-                     std::vector<Tensor> t = buffers();
-                     const bool tf32 = math_precision() == MathPrecision::TF32;
-                     Conv2dCudnnPlan p = conv2d_cudnn_plan<float>(cudnn_handle(0), 0, tf32, g, pass);
-                     auto ws = std::make_shared<CudaBuffer>(p.workspace_bytes, 0);
+      const std::string name = pass == Conv2dPass::Forward        ? "conv2d_fwd_launcher"
+                               : pass == Conv2dPass::BackwardData ? "conv2d_bwd_data"
+                                                                  : "conv2d_bwd_filter";
+      v.push_back({"cuda/" + name + "/" + label(xs), [=] {
+                     std::vector<Tensor> t = buffers();  // x, w, y/dy
                      return std::function<void()>([=] {
-                       const float one = 1.f, zero = 0.f;
-                       cudnnHandle_t h = cudnn_handle(0);
+                       const bool tf32 = math_precision() == MathPrecision::TF32;
                        if (pass == Conv2dPass::Forward)
-                         SIRS_CUDA_CHECK(cudnnConvolutionForward(
-                             h, &one, p.x_desc, t[0].data<float>(), p.w_desc, t[1].data<float>(), p.conv_desc,
-                             static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws->get(), p.workspace_bytes,
-                             &zero, p.y_desc, t[2].data<float>()));
+                         conv2d_forward_cuda<float>(cudnn_handle(0), 0, tf32, g, t[0].data<float>(),
+                                                    t[1].data<float>(), nullptr, 0.f, t[2].data<float>());
                        else if (pass == Conv2dPass::BackwardData)
-                         SIRS_CUDA_CHECK(cudnnConvolutionBackwardData(
-                             h, &one, p.w_desc, t[1].data<float>(), p.y_desc, t[2].data<float>(), p.conv_desc,
-                             static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws->get(), p.workspace_bytes,
-                             &zero, p.x_desc, t[0].data<float>()));
+                         conv2d_backward_data_cuda<float>(cudnn_handle(0), 0, tf32, g, t[2].data<float>(),
+                                                          t[1].data<float>(), 0.f, t[0].data<float>());
                        else
-                         SIRS_CUDA_CHECK(cudnnConvolutionBackwardFilter(
-                             h, &one, p.x_desc, t[0].data<float>(), p.y_desc, t[2].data<float>(), p.conv_desc,
-                             static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), ws->get(), p.workspace_bytes,
-                             &zero, p.w_desc, t[1].data<float>()));
+                         conv2d_backward_filter_cuda<float>(cudnn_handle(0), 0, tf32, g, t[0].data<float>(),
+                                                            t[2].data<float>(), 0.f, t[1].data<float>(), nullptr);
                      });
                    },
-                   0, flops});
+                   0, flops, direct(pass)});
     }
   }
   // One fused Adam step over ResNet-sized parameters (11.7 M in 62 tensors).

@@ -2,14 +2,15 @@
 """The compact table scripts/gpu-check.sh prints last: for each CUDA bench
 case, our time (Google Benchmark JSON from build/sirs_bench), the baseline's
 time (PyTorch on the same GPU from scripts/bench_torch_cuda.py, or cuDNN
-called directly where the bench has a cuda/cudnn_direct_* twin), the ratio
+called directly where the bench case has a twin: cuDNN timed in the same
+iterations, alternating with ours; then both columns are medians), the ratio
 ours / baseline (< 1: ours is faster) and whether the issue's target holds:
 
   elementwise, norm, reduction, softmax: GB/s >= 70 % of the device-to-device
       copy's GB/s measured in the same run;
   bilinear, pooling, cross-entropy, embedding: no slower than PyTorch;
-  conv2d: under 5 % over cuDNN called directly (when that twin exists; the
-      forward both as the autograd op and as the bare launcher,
+  conv2d: under 5 % over cuDNN called directly (where the case has that
+      twin; the forward both as the autograd op and as the bare launcher,
       conv2d_fwd_launcher), else informational against PyTorch;
   matmul, Adam: informational against PyTorch.
 
@@ -46,6 +47,9 @@ def load_ours(path):
             continue
         scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
         out[key] = {"ms": b["real_time"] * scale, "gbs": b.get("GB/s"), "gflops": b.get("GFLOP/s")}
+        if b.get("twin_median_us"):
+            out[key]["ms"] = b["median_us"] / 1e3
+            out[key]["twin_ms"] = b["twin_median_us"] / 1e3
     return out
 
 
@@ -64,15 +68,12 @@ def main():
     rows = []
     for key, v in sorted(ours.items()):
         _, op, shape = key.split("/")
-        if op.startswith("cudnn_direct"):
-            continue
         if "error" in v:
             rows.append((op, shape, "error", "", "", v["error"][:40], "FAIL"))
             continue
         base_name, base_ms = "torch", tms.get(key)
-        direct = ours.get(f"cuda/cudnn_direct_{op.replace('_launcher', '')}/{shape}")
-        if op.startswith("conv2d") and direct and "ms" in direct:
-            base_name, base_ms = "cudnn", direct["ms"]
+        if op.startswith("conv2d") and v.get("twin_ms"):
+            base_name, base_ms = "cudnn", v["twin_ms"]
         ratio = v["ms"] / base_ms if base_ms else None
         rate = (f"{v['gbs']:7.0f} GB/s" if v.get("gbs") else
                 f"{v['gflops']:7.0f} GFLOP/s" if v.get("gflops") else "")

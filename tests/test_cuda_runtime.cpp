@@ -4,7 +4,9 @@
 // the rest run everywhere.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "tensor/cuda_allocator.h"
 #include "tensor/tensor.h"
@@ -54,6 +56,29 @@ TEST(CudaRuntime, WithoutGpuTheCpuIsUsed) {
 }
 
 #ifdef SIRS_WITH_CUDA
+// SIRS_CUDNN_LOG=1 makes each cuDNN algorithm choice print a line with
+// Find's candidates (a child `sirs bench` inherits the variable; this
+// process never reads it, because it runs no convolution in between).
+TEST(CudaRuntime, CudnnLogPrintsEachAlgorithmChoice) {
+  SIRS_REQUIRE_CUDA();
+  test::TempDir dir("cudnnlog");
+  const test::SirsRun synth = test::run_sirs("synth --out " + dir.str() + " --images 8 --seed 1");
+  ASSERT_EQ(synth.status, 0) << synth.out;
+  const std::string bench = "bench --config " + dir.file("sirs.yaml") +
+                            " --device cuda --batch 4 --steps 1 --warmup 0";
+  ::setenv("SIRS_CUDNN_LOG", "1", 1);
+  const test::SirsRun on = test::run_sirs(bench);
+  ::unsetenv("SIRS_CUDNN_LOG");
+  const test::SirsRun off = test::run_sirs(bench);
+  ASSERT_EQ(on.status, 0) << on.out;
+  ASSERT_EQ(off.status, 0) << off.out;
+  for (const char* pass : {"forward", "backward-data", "backward-filter"})
+    EXPECT_NE(on.out.find(std::string("sirs: cudnn conv2d ") + pass + " x ["), std::string::npos)
+        << pass << " missing from:\n" << on.out;
+  EXPECT_NE(on.out.find("candidates: [algo "), std::string::npos) << on.out;
+  EXPECT_EQ(off.out.find("sirs: cudnn"), std::string::npos) << off.out;
+}
+
 TEST(CudaRuntime, CheckMacroNamesFileLineCallAndLibraryError) {
   expect_error<DeviceError>([] { SIRS_CUDA_CHECK(cudaErrorInvalidValue); },
                             {"test_cuda_runtime.cpp:", "cudaErrorInvalidValue",
