@@ -5,12 +5,14 @@
 // index_select and gather run the kernels in kernels/index.h (CPU) or
 // kernels/cuda/index_cuda.h, whose backwards add duplicate indices'
 // gradients in a fixed order on both devices. Indices live on the input's
-// device; out-of-range ones are the same IndexError on both.
+// device; out-of-range ones are the same IndexError on both (on CUDA
+// reported at the next synchronisation: kernels/cuda/deferred_check.h).
 #include "autograd/index_ops.h"
 
 #include <vector>
 
 #include "autograd/node.h"
+#include "kernels/cuda/deferred_check.h"  // host part: builds without CUDA too
 #include "kernels/index.h"
 
 #ifdef SIRS_WITH_CUDA
@@ -35,24 +37,34 @@ void dispatch_index(DType t, const char* op, F&& fn) {
   }
 }
 
+// note: "" on the CPU; on CUDA where and when the check ran.
 [[noreturn]] void throw_index_range(const char* op, int64_t value, int64_t j, int64_t size,
-                                    int64_t dim, const Shape& x_shape) {
+                                    int64_t dim, const Shape& x_shape,
+                                    const std::string& note = "") {
   throw IndexError(str_cat(op, ": index ", value, " (element ", j,
                            " of the index) is out of range for dim ", dim, " of size ", size,
-                           " (input ", shape_str(x_shape), ")"));
+                           " (input ", shape_str(x_shape), ")", note));
 }
 
 // IndexError naming the first index outside [0, size); idx is contiguous,
-// on either device (on CUDA the check runs there and reads back one word).
+// on either device. On CUDA the check runs there into a record read later
+// without a sync (kernels/cuda/deferred_check.h): the error comes at the
+// next synchronisation, and the kernels that use idx meanwhile skip bad
+// indices. op is a string literal (the closure keeps the pointer).
 void check_index_range(const char* op, const Tensor& idx, int64_t size, int64_t dim,
                        const Shape& x_shape) {
   const int64_t n = idx.numel();
   if (idx.device().is_cuda()) {
-    int64_t j = 0, value = 0;
-    bool ok = true;
-    SIRS_IF_CUDA(op, ok = index_check_cuda(idx.data<int64_t>(), n, size, &j, &value,
-                                           idx.device().index, cuda_stream(idx.device().index)));
-    if (!ok) throw_index_range(op, value, j, size, dim, x_shape);
+    if (n == 0) return;
+    const int device = idx.device().index;
+    Tensor check = empty({kCheckRecordWords}, Options(DType::I64, idx.device()));
+    SIRS_IF_CUDA(op, index_check_cuda(idx.data<int64_t>(), n, size, check.data<int64_t>(),
+                                      cuda_stream(device));
+                 cuda_defer_check(check.data<int64_t>(), device,
+                                  [op, size, dim, x_shape](int64_t j, int64_t value,
+                                                           const std::string& note) {
+                                    throw_index_range(op, value, j, size, dim, x_shape, note);
+                                  }));
     return;
   }
   const int64_t* p = idx.data<int64_t>();

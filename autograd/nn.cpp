@@ -18,6 +18,7 @@
 #include "kernels/cuda/loss_cuda.h"
 #include "kernels/cuda/softmax_cuda.h"
 #endif
+#include "kernels/cuda/deferred_check.h"  // host part: builds without CUDA too
 #include "kernels/dropout.h"
 #include "kernels/embedding.h"
 #include "kernels/loss.h"
@@ -69,11 +70,12 @@ double deterministic_sum(const T* v, int64_t n) {
 
 namespace {
 
-[[noreturn]] void throw_bad_embedding_index(int64_t value, int64_t n, const Tensor& indices,
-                                            const Tensor& weight) {
+// note: "" on the CPU; on CUDA where and when the check ran.
+[[noreturn]] void throw_bad_embedding_index(int64_t value, int64_t n, const Shape& indices,
+                                            const Shape& weight, const std::string& note = "") {
   throw IndexError(str_cat("embedding: index ", value, " (element ", n, " of indices ",
-                           shape_str(indices.shape()), ") is out of range for V = ", weight.size(0),
-                           " rows of weight ", shape_str(weight.shape())));
+                           shape_str(indices), ") is out of range for V = ", weight[0],
+                           " rows of weight ", shape_str(weight), note));
 }
 
 }  // namespace
@@ -97,31 +99,33 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
   Tensor w = view::contiguous(weight);
   Tensor out = empty(out_shape, Options(weight.dtype(), dev));
   // CPU: the indices are checked before the gather. CUDA: during it, on the
-  // device; one int64 comes back (a sync) and names the first bad element.
-  Tensor bad;
+  // device, into a check record read later without a sync
+  // (kernels/cuda/deferred_check.h); bad rows are zeros until the error is
+  // reported.
+  Tensor check;
   if (dev.is_cuda()) {
-    bad = empty({1}, Options(DType::I64, dev));
+    check = empty({kCheckRecordWords}, Options(DType::I64, dev));
   } else {
     const int64_t* ip = idx.data<int64_t>();
     for (int64_t n = 0; n < N; ++n)
-      if (ip[n] < 0 || ip[n] >= V) throw_bad_embedding_index(ip[n], n, indices, weight);
+      if (ip[n] < 0 || ip[n] >= V)
+        throw_bad_embedding_index(ip[n], n, indices.shape(), weight.shape());
   }
   dispatch_float(weight.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (dev.is_cuda())
       SIRS_IF_CUDA(
           op, embedding_forward_cuda<T>(w.data<T>(), idx.data<int64_t>(), N, E, V, out.data<T>(),
-                                        bad.data<int64_t>(), cuda_stream(dev.index)));
+                                        check.data<int64_t>(), cuda_stream(dev.index)));
     else
       embedding_forward_cpu<T>(w.data<T>(), idx.data<int64_t>(), N, E, out.data<T>());
   });
-  if (bad.defined()) {
-    int64_t n = static_cast<int64_t>(bad.item());
-    if (n >= 0) {
-      Tensor value = view::narrow(view::reshape(idx, {N}), 0, n, 1);
-      throw_bad_embedding_index(static_cast<int64_t>(value.item()), n, indices, weight);
-    }
-  }
+  if (check.defined())
+    SIRS_IF_CUDA(op, cuda_defer_check(check.data<int64_t>(), dev.index,
+                                      [ishape = indices.shape(), wshape = weight.shape()](
+                                          int64_t n, int64_t value, const std::string& note) {
+                                        throw_bad_embedding_index(value, n, ishape, wshape, note);
+                                      }));
   Tensor saved_idx = idx.detach();
   return record1(op, out, {weight}, [saved_idx, V, E, padding_idx](const Tensor& dout) {
     Tensor g = dense(dout, dout.dtype());
@@ -254,11 +258,12 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
 
 namespace {
 
-[[noreturn]] void throw_bad_target(int64_t value, int64_t e, const Tensor& target, int64_t K,
-                                   int64_t ignore_index) {
+// note: "" on the CPU; on CUDA where and when the check ran.
+[[noreturn]] void throw_bad_target(int64_t value, int64_t e, const Shape& target, int64_t K,
+                                   int64_t ignore_index, const std::string& note = "") {
   throw IndexError(str_cat("cross_entropy: target value ", value, " (element ", e, " of target ",
-                           shape_str(target.shape()), ") is outside [0, K) for K = ", K,
-                           " classes and is not ignore_index (", ignore_index, ")"));
+                           shape_str(target), ") is outside [0, K) for K = ", K,
+                           " classes and is not ignore_index (", ignore_index, ")", note));
 }
 
 }  // namespace
@@ -303,16 +308,18 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
   Tensor wsum_dev;  // the same on the device, for the backward (CUDA, mean)
 
   // CPU: the targets are checked first. CUDA: by the forward kernel, on the
-  // device; one int64 comes back (a sync) and names the first bad element.
-  Tensor bad;
+  // device, into a check record read later without a sync
+  // (kernels/cuda/deferred_check.h); a bad target contributes nothing to
+  // the loss and its gradient until the error is reported.
+  Tensor check;
   if (dev.is_cuda()) {
-    bad = empty({1}, Options(DType::I64, dev));
+    check = empty({kCheckRecordWords}, Options(DType::I64, dev));
     if (reduction == Reduction::Mean) wsum_dev = empty({}, Options(DType::F64, dev));
   } else {
     const int64_t* tp = tc.data<int64_t>();
     for (int64_t e = 0; e < B * S; ++e)
       if (tp[e] != ignore_index && (tp[e] < 0 || tp[e] >= K))
-        throw_bad_target(tp[e], e, target, K, ignore_index);
+        throw_bad_target(tp[e], e, target.shape(), K, ignore_index);
   }
   if (reduction != Reduction::None) out = empty({}, Options(dt, dev));
   dispatch_float(dt, op, [&](auto tag) {
@@ -322,7 +329,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
     if (dev.is_cuda()) {
       SIRS_IF_CUDA(op, cross_entropy_forward_cuda<T>(x.data<T>(), tp, wp, ignore_index, B, K, S,
                                                      loss.data<T>(), lse.data<T>(),
-                                                     bad.data<int64_t>(), cuda_stream(dev.index)));
+                                                     check.data<int64_t>(), cuda_stream(dev.index)));
       if (reduction != Reduction::None)
         SIRS_IF_CUDA(
             op, cross_entropy_reduce_cuda<T>(loss.data<T>(), tp, wp, ignore_index, B * S, K,
@@ -341,13 +348,12 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
     // Mean: 0 / 0 = NaN when every element is ignored, as in PyTorch.
     out.data<T>()[0] = static_cast<T>(reduction == Reduction::Mean ? total / wsum : total);
   });
-  if (bad.defined()) {
-    int64_t e = static_cast<int64_t>(bad.item());
-    if (e >= 0) {
-      Tensor value = view::narrow(view::reshape(tc, {B * S}), 0, e, 1);
-      throw_bad_target(static_cast<int64_t>(value.item()), e, target, K, ignore_index);
-    }
-  }
+  if (check.defined())
+    SIRS_IF_CUDA(op, cuda_defer_check(check.data<int64_t>(), dev.index,
+                                      [tshape = target.shape(), K, ignore_index](
+                                          int64_t e, int64_t value, const std::string& note) {
+                                        throw_bad_target(value, e, tshape, K, ignore_index, note);
+                                      }));
   if (reduction == Reduction::None) out = loss;
 
   return record1(op, out, {logits}, [=](const Tensor& dout) {

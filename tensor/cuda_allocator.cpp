@@ -13,6 +13,7 @@
 #ifdef SIRS_WITH_CUDA
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/context.h"
+#include "kernels/cuda/deferred_check.h"
 #endif
 
 namespace sirs {
@@ -63,9 +64,12 @@ std::string cuda_status() {
   return s;
 }
 
+// The host waits for the device here anyway: the deferred index checks
+// (kernels/cuda/deferred_check.h) are read and the first error thrown.
 void cuda_synchronize(int device) {
   if (!cuda_available()) return;
   SIRS_CUDA_CHECK(cudaStreamSynchronize(cuda_stream(device)));
+  cuda_check_deferred(device, true);
 }
 
 namespace {
@@ -167,7 +171,9 @@ void cuda_reset_peak(int device) {
 
 void cuda_empty_cache(int device) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  if (cuda_available()) cuda_synchronize(device);
+  // A plain stream sync, not cuda_synchronize: emptying the cache is no
+  // place to throw a pending index error (it stays queued for the next one).
+  if (cuda_available()) SIRS_CUDA_CHECK(cudaStreamSynchronize(cuda_stream(device)));
   drain(g_pools[device], device);
 }
 
@@ -228,14 +234,19 @@ void cuda_copy(void* dst, const void* src, size_t nbytes, int kind, int device) 
   }
   if (nbytes >= kStagingThreshold) {
     staged_copy(dst, src, nbytes, kind == 0, device, stream);
-    return;
+  } else {
+    // A pageable host->device copy returns once the driver has taken the
+    // host bytes, so only the device->host direction must wait.
+    SIRS_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes,
+                                    kind == 0 ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost,
+                                    stream));
+    if (kind == 1) SIRS_CUDA_CHECK(cudaStreamSynchronize(stream));
   }
-  // A pageable host->device copy returns once the driver has taken the
-  // host bytes, so only the device->host direction must wait.
-  SIRS_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes,
-                                  kind == 0 ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost,
-                                  stream));
-  if (kind == 1) SIRS_CUDA_CHECK(cudaStreamSynchronize(stream));
+  // A device->host copy has waited for the stream: report the deferred
+  // index checks (kernels/cuda/deferred_check.h), so loss.item() in a
+  // training loop raises an index error of the same step. The copied bytes
+  // are in dst either way.
+  if (kind == 1) cuda_check_deferred(device, true);
 }
 
 #else
@@ -246,6 +257,9 @@ int cuda_device_count() { return 0; }
 bool cuda_available() { return false; }
 std::string cuda_status() { return "CUDA: not built in; using the CPU"; }
 void cuda_synchronize(int) {}
+static bool g_sync_checks = false;  // no device checks without CUDA; kept for the API
+void set_cuda_sync_checks(bool on) { g_sync_checks = on; }
+bool cuda_sync_checks() { return g_sync_checks; }
 void* cuda_allocate(size_t, int device) { throw DeviceError(str_cat("cuda:", device, ": ", kNoCuda)); }
 void cuda_release(void*, int) {}
 void cuda_copy(void*, const void*, size_t, int, int device) {

@@ -26,7 +26,8 @@ void cuda_release(void* ptr, int device);
 // device->host copies above 256 KiB stream through two pinned staging
 // buffers per device (the host side overlaps the DMA of the previous chunk);
 // every copy is ordered on the device's stream and complete on return for
-// the host side.
+// the host side. A device->host copy then reports the first pending index
+// error of the device's deferred checks (kernels/cuda/deferred_check.h).
 void cuda_copy(void* dst, const void* src, size_t nbytes, int kind, int device);
 
 struct CudaMemoryStats {

@@ -40,8 +40,20 @@ MathPrecision math_precision();
 // "fp32" | "tf32"; anything else is a ValueError quoting the text.
 MathPrecision parse_math_precision(const std::string& s);
 
-// Waits for all queued work on `device` (a no-op without CUDA).
+// Waits for all queued work on `device` (a no-op without CUDA). Then
+// reports the first index error that a CUDA op found on the device since
+// the last report (kernels/cuda/deferred_check.h): the op's own error,
+// thrown here instead of at the call. Device->host copies (item(),
+// to(cpu)) report the same way.
 void cuda_synchronize(int device = 0);
+
+// Whether CUDA ops that check indices on the device (embedding,
+// cross_entropy, index_select, gather) wait for the check and throw at the
+// call (on) or report at the next synchronisation (off, the default: no
+// stream synchronisation per call). The environment variable
+// SIRS_CUDA_SYNC_CHECKS=1 turns it on at start; this overrides it.
+void set_cuda_sync_checks(bool on);
+bool cuda_sync_checks();
 
 // Thrown from the CUDA branch of an op in a build without CUDA (such a
 // tensor cannot exist there, so this marks an impossible path).

@@ -201,25 +201,89 @@ TEST(CudaIndex, Int64Inputs) {
 // ------------------------------------------------------------ errors
 
 // Out-of-range indices raise the CPU's IndexError word for word, naming the
-// first bad element.
+// first bad element, plus where the check ran. The check runs on the device
+// without a sync, so the error comes at the call (SIRS_CUDA_SYNC_CHECKS=1)
+// or at the next synchronisation, here the copy of the output to the CPU
+// (kernels/cuda/deferred_check.h).
 TEST(CudaIndex, OutOfRangeIsTheCpuError) {
   SIRS_REQUIRE_CUDA();
   Tensor x = randn32({4, 7}, 95, false), xd = x.to(Device::cuda());
+  auto expect_cpu_message = [](const std::string& got, const std::string& want) {
+    EXPECT_EQ(got.rfind(want + " (checked on cuda:0", 0), 0u) << got << "\nwant: " << want;
+  };
   for (const std::vector<double>& bad :
        {std::vector<double>{0, 7, 1, -1}, std::vector<double>{3, 2, -1, 9, 8}}) {
     Tensor i = from_vector(bad, {static_cast<int64_t>(bad.size())}, DType::I64);
     Tensor id = i.to(Device::cuda());
     std::string want = index_error([&] { index_select(x, 1, i); });
     ASSERT_NE(want, "");
-    EXPECT_EQ(index_error([&] { index_select(xd, 1, id); }), want);
+    expect_cpu_message(index_error([&] { index_select(xd, 1, id).to(Device::cpu()); }), want);
     const int64_t n = static_cast<int64_t>(bad.size());
     Tensor gi = i.view({1, n}), gid = id.view({1, n});
     std::string want_g = index_error([&] { gather(x, 1, gi); });
     ASSERT_NE(want_g, "");
-    EXPECT_EQ(index_error([&] { gather(xd, 1, gid); }), want_g);
+    expect_cpu_message(index_error([&] { gather(xd, 1, gid).to(Device::cpu()); }), want_g);
   }
   // An index on the other device is refused.
   EXPECT_ANY_THROW(index_select(xd, 0, from_vector({0}, {1}, DType::I64)));
+}
+
+// Forward and backward run before a bad index is reported: they must stay
+// in bounds (zeros for a bad index forward, nothing added backward), the
+// error comes at the synchronisation, and the valid indices' values and
+// gradients are the CPU's.
+TEST(CudaIndex, PendingBadIndexForwardBackwardStayInBounds) {
+  SIRS_REQUIRE_CUDA();
+  const bool saved = cuda_sync_checks();
+  set_cuda_sync_checks(false);
+  ASSERT_NO_THROW(cuda_synchronize(0));
+  Tensor x = randn32({4, 3}, 96, false);
+  std::vector<double> xv = x.to_vector();
+  Tensor xd = x.to(Device::cuda()).set_requires_grad();
+  // index_select along dim 0: rows 0, bad 9, 2, bad -1, 2.
+  const std::vector<double> iv = {0, 9, 2, -1, 2};
+  Tensor dout = from_vector({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {5, 3},
+                            DType::F32);
+  Tensor y;
+  std::string msg = index_error([&] {
+    y = index_select(xd, 0, test::i64(iv, {5}).to(Device::cuda()));
+    y.backward(dout.to(Device::cuda()));
+    cuda_synchronize(0);
+  });
+  EXPECT_NE(msg.find("index_select: index 9 (element 1 of the index)"), std::string::npos) << msg;
+  ASSERT_TRUE(y.defined());
+  ASSERT_TRUE(xd.grad().defined());
+  std::vector<double> yv = y.to_vector(), dv = dout.to_vector(), gv = xd.grad().to_vector();
+  std::vector<double> want_y(15, 0.0), want_g(12, 0.0);
+  for (size_t l = 0; l < iv.size(); ++l) {
+    if (iv[l] < 0 || iv[l] >= 4) continue;
+    size_t r = static_cast<size_t>(iv[l]);
+    for (size_t i = 0; i < 3; ++i) {
+      want_y[l * 3 + i] = xv[r * 3 + i];
+      want_g[r * 3 + i] += dv[l * 3 + i];
+    }
+  }
+  EXPECT_EQ(yv, want_y);
+  EXPECT_EQ(gv, want_g);
+
+  // gather along dim 1 of [2, 3]: bad 5 at element 1, bad -4 at element 2.
+  Tensor x2 = randn32({2, 3}, 97, false);
+  std::vector<double> x2v = x2.to_vector();
+  Tensor x2d = x2.to(Device::cuda()).set_requires_grad();
+  const std::vector<double> gvv = {2, 5, -4, 1};  // [[2, 5], [-4, 1]]
+  Tensor d2 = from_vector({1, 2, 3, 4}, {2, 2}, DType::F32);
+  Tensor y2;
+  msg = index_error([&] {
+    y2 = gather(x2d, 1, test::i64(gvv, {2, 2}).to(Device::cuda()));
+    y2.backward(d2.to(Device::cuda()));
+    cuda_synchronize(0);
+  });
+  EXPECT_NE(msg.find("gather: index 5 (element 1 of the index)"), std::string::npos) << msg;
+  ASSERT_TRUE(x2d.grad().defined());
+  EXPECT_EQ(y2.to_vector(), (std::vector<double>{x2v[2], 0.0, 0.0, x2v[3 + 1]}));
+  EXPECT_EQ(x2d.grad().to_vector(), (std::vector<double>{0, 0, 1, 0, 4, 0}));
+  EXPECT_NO_THROW(cuda_synchronize(0));
+  set_cuda_sync_checks(saved);
 }
 
 // ------------------------------------------------------------ permute

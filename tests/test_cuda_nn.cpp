@@ -19,6 +19,7 @@
 
 #ifdef SIRS_WITH_CUDA
 #include "kernels/cuda/context.h"
+#include "kernels/cuda/deferred_check.h"
 #include "kernels/cuda/dropout_cuda.h"
 #include "kernels/cuda/embedding_cuda.h"
 #include "kernels/dropout.h"
@@ -199,28 +200,33 @@ TEST(CudaCrossEntropy, MeanIsDeterministic) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(cross_entropy(logits, tgt, w, 255).item(), first);
 }
 
+// The targets are checked on the device without a sync: the error comes
+// at the call (SIRS_CUDA_SYNC_CHECKS=1) or at the next synchronisation,
+// here the read of the loss (kernels/cuda/deferred_check.h).
 TEST(CudaCrossEntropy, BadTargetIsAnIndexErrorOnCuda) {
   SIRS_REQUIRE_CUDA();
   Tensor lg = zeros({4, 3}, Options(DType::F32, Device::cuda()));
   expect_error<IndexError>(
       [&] {
-        cross_entropy(lg, test::i64({0, 1, 3, 7}, {4}).to(Device::cuda()));
+        cross_entropy(lg, test::i64({0, 1, 3, 7}, {4}).to(Device::cuda())).item();
       },
-      {"cross_entropy", "target value 3", "element 2", "K = 3"});
+      {"cross_entropy", "target value 3", "element 2", "K = 3", "cuda:0"});
   expect_error<IndexError>(
       [&] {
-        cross_entropy(lg, test::i64({0, -1, 2, 0}, {4}).to(Device::cuda()));
+        cross_entropy(lg, test::i64({0, -1, 2, 0}, {4}).to(Device::cuda())).item();
       },
-      {"target value -1", "element 1", "K = 3"});
+      {"target value -1", "element 1", "K = 3", "cuda:0"});
   Tensor l4 = zeros({1, 3, 3, 5}, Options(DType::F32, Device::cuda()));
   std::vector<double> t(15, 1.0);
   t[13] = 9;
+  t[14] = -4;
   expect_error<IndexError>(
       [&] {
         cross_entropy(l4, from_vector(t, {1, 3, 5}, Options(DType::I64, Device::cuda())), Tensor(),
-                      255, Reduction::None);
+                      255, Reduction::None)
+            .to(Device::cpu());
       },
-      {"target value 9", "element 13", "K = 3"});
+      {"target value 9", "element 13", "K = 3", "cuda:0"});
   // Mixed devices are refused.
   expect_error<DeviceError>(
       [&] {
@@ -323,23 +329,31 @@ TEST(CudaEmbedding, NonContiguousIndicesAndFloat64) {
       {w, idx}, 0);
 }
 
+// The indices are checked on the device without a sync: the error comes at
+// the call (SIRS_CUDA_SYNC_CHECKS=1) or at the next synchronisation, here
+// the copy of the output to the CPU (kernels/cuda/deferred_check.h).
 TEST(CudaEmbedding, OutOfRangeIndexIsAnIndexErrorOnCuda) {
   SIRS_REQUIRE_CUDA();
   Tensor w = zeros({4, 2}, Options(DType::F32, Device::cuda()));
   expect_error<IndexError>(
       [&] {
-        embedding(w, test::i64({0, 5, 1, 6}, {4}).to(Device::cuda()));
+        embedding(w, test::i64({0, 5, 1, 6}, {4}).to(Device::cuda())).to(Device::cpu());
       },
-      {"embedding", "index 5", "element 1", "V = 4"});
+      {"embedding", "index 5", "element 1", "of indices [4]", "V = 4", "cuda:0"});
   expect_error<IndexError>(
       [&] {
-        embedding(w, test::i64({2, -1}, {2}).to(Device::cuda()));
+        embedding(w, test::i64({2, -1}, {2}).to(Device::cuda())).to(Device::cpu());
       },
-      {"index -1", "element 1", "V = 4"});
-  // E = 0: nothing to gather, the indices are still checked.
+      {"index -1", "element 1", "V = 4", "cuda:0"});
+  // E = 0: nothing to gather (and nothing to copy back), the indices are
+  // still checked.
   Tensor w0 = zeros({4, 0}, Options(DType::F32, Device::cuda()));
-  expect_error<IndexError>([&] { embedding(w0, test::i64({4}, {1}).to(Device::cuda())); },
-                           {"index 4", "V = 4"});
+  expect_error<IndexError>(
+      [&] {
+        embedding(w0, test::i64({4}, {1}).to(Device::cuda()));
+        cuda_synchronize(0);
+      },
+      {"index 4", "V = 4"});
   expect_error<DeviceError>([&] { embedding(w, test::i64({0}, {1})); }, {"embedding"});
   // The device is still usable after the error.
   Tensor ok = embedding(w, test::i64({3, 0}, {2}).to(Device::cuda()));
@@ -512,6 +526,193 @@ TEST(CudaCosine, Float64AndDevices) {
       [&] { cosine_similarity(a.detach().to(Device::cuda()), b.detach(), -1); },
       {"cosine_similarity"});
 }
+
+// ------------------------------------------------------------ deferred checks
+
+#ifdef SIRS_WITH_CUDA
+// Index errors found on the device are reported at the next
+// synchronisation (kernels/cuda/deferred_check.h). These tests pin that
+// contract: no wait at the call, the error at cuda_synchronize / item() /
+// to(cpu), once, naming the op, the element and the value; a clean queue
+// afterwards; the kernels that run with the bad indices meanwhile stay in
+// bounds (zeros forward, nothing added backward); and the switch back to
+// errors at the call.
+
+// Sets the sync-checks switch for a scope and restores it after.
+struct SyncChecksScope {
+  bool saved;
+  explicit SyncChecksScope(bool on) : saved(cuda_sync_checks()) { set_cuda_sync_checks(on); }
+  ~SyncChecksScope() { set_cuda_sync_checks(saved); }
+};
+
+// The message of the IndexError fn throws ("" when it throws none).
+template <class F>
+std::string index_error_of(F&& fn) {
+  try {
+    fn();
+  } catch (const IndexError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CudaDeferredChecks, NoWaitAtTheCallErrorAtSynchronize) {
+  SIRS_REQUIRE_CUDA();
+  SyncChecksScope mode(false);
+  ASSERT_NO_THROW(cuda_synchronize(0));  // nothing left over from other tests
+  Tensor w = randn32({6, 3}, 500, false).to(Device::cuda());
+  const std::vector<double> iv = {1, 2, 8, 0, -9};
+  Tensor idx = test::i64(iv, {5}).to(Device::cuda());
+  Tensor y;
+  ASSERT_NO_THROW(y = embedding(w, idx));
+  EXPECT_GE(cuda_pending_checks(0), 1);  // queued, not waited for
+  std::string msg = index_error_of([] { cuda_synchronize(0); });
+  EXPECT_EQ(msg.rfind("embedding: index 8 (element 2 of indices [5]) is out of range for V = 6 "
+                      "rows of weight [6, 3] (checked on cuda:0",
+                      0),
+            0u)
+      << msg;
+  EXPECT_NE(msg.find("later synchronisation"), std::string::npos) << msg;
+  EXPECT_EQ(cuda_pending_checks(0), 0);
+  EXPECT_NO_THROW(cuda_synchronize(0));  // reported once
+  // The bad rows are zeros, the others the weight's rows.
+  std::vector<double> got = y.to_vector(), wv = w.to_vector();
+  for (size_t n = 0; n < iv.size(); ++n)
+    for (size_t e = 0; e < 3; ++e) {
+      bool ok = iv[n] >= 0 && iv[n] < 6;
+      EXPECT_EQ(got[n * 3 + e], ok ? wv[static_cast<size_t>(iv[n]) * 3 + e] : 0.0)
+          << "row " << n << " col " << e;
+    }
+}
+
+TEST(CudaDeferredChecks, ErrorAtItemAfterBackwardAndTheGradientSkipsBadTargets) {
+  SIRS_REQUIRE_CUDA();
+  SyncChecksScope mode(false);
+  ASSERT_NO_THROW(cuda_synchronize(0));
+  // A training step: forward, backward, loss.item(). The backward runs
+  // before the error is known; with class weights it would read weight[7]
+  // for the bad target if it did not skip it.
+  const int64_t K = 3;
+  Tensor lg_cpu = randn32({5, K}, 510);
+  Tensor cw = class_weights(K);
+  Tensor lg = lg_cpu.detach().to(Device::cuda()).set_requires_grad();
+  Tensor bad_t = test::i64({0, 7, 2, -3, 1}, {5}).to(Device::cuda());
+  Tensor loss;
+  expect_error<IndexError>(
+      [&] {
+        loss = cross_entropy(lg, bad_t, cw.to(Device::cuda()));
+        loss.backward();
+        loss.item();
+      },
+      {"cross_entropy: target value 7 (element 1 of target [5])", "K = 3", "cuda:0"});
+  EXPECT_EQ(cuda_pending_checks(0), 0);
+  // Bad targets contributed nothing: the result is the CPU's with them ignored.
+  ASSERT_TRUE(lg.grad().defined());
+  Tensor want_lg = lg_cpu.detach().clone().set_requires_grad();
+  Tensor want = cross_entropy(want_lg, test::i64({0, 255, 2, 255, 1}, {5}), cw, 255);
+  want.backward();
+  EXPECT_NEAR(loss.item(), want.item(), kReduce);
+  test::expect_close_to(lg.grad(), want_lg.grad(), kElem, kElem, "dlogits with bad targets");
+}
+
+TEST(CudaDeferredChecks, EmbeddingBackwardSkipsBadIndices) {
+  SIRS_REQUIRE_CUDA();
+  SyncChecksScope mode(false);
+  ASSERT_NO_THROW(cuda_synchronize(0));
+  // V = 5: the sort uses the low 3 bits, and 9 and -7 share them with 1. A
+  // sort of the raw indices would interleave them with row 1's run.
+  const int64_t V = 5, E = 3;
+  Tensor w = zeros({V, E}, Options(DType::F32, Device::cuda())).set_requires_grad();
+  Tensor idx = test::i64({1, 9, 1, -7, 3}, {5}).to(Device::cuda());
+  std::vector<double> dv(15);
+  for (size_t i = 0; i < dv.size(); ++i) dv[i] = static_cast<double>(i + 1);
+  Tensor dout = from_vector(dv, {5, E}, Options(DType::F32, Device::cuda()));
+  expect_error<IndexError>(
+      [&] {
+        embedding(w, idx).backward(dout);
+        cuda_synchronize(0);
+      },
+      {"embedding: index 9 (element 1 of indices [5])", "V = 5", "cuda:0"});
+  ASSERT_TRUE(w.grad().defined());
+  std::vector<double> want(static_cast<size_t>(V * E), 0.0);
+  for (size_t e = 0; e < 3; ++e) {
+    want[1 * 3 + e] = dv[0 * 3 + e] + dv[2 * 3 + e];
+    want[3 * 3 + e] = dv[4 * 3 + e];
+  }
+  expect_same_values(w.grad().to_vector(), want, "dweight with bad indices");
+}
+
+TEST(CudaDeferredChecks, FirstErrorWinsAndTheNextCallIsClean) {
+  SIRS_REQUIRE_CUDA();
+  SyncChecksScope mode(false);
+  ASSERT_NO_THROW(cuda_synchronize(0));
+  Tensor w = randn32({4, 2}, 520, false).to(Device::cuda());
+  Tensor lg = zeros({2, 3}, Options(DType::F32, Device::cuda()));
+  // Two bad calls: the first is reported (at the second's registration or
+  // at the sync), the second is dropped with the queue.
+  expect_error<IndexError>(
+      [&] {
+        embedding(w, test::i64({0, 4}, {2}).to(Device::cuda()));
+        cross_entropy(lg, test::i64({5, 0}, {2}).to(Device::cuda()));
+        cuda_synchronize(0);
+      },
+      {"embedding: index 4 (element 1"});
+  EXPECT_EQ(cuda_pending_checks(0), 0);
+  EXPECT_NO_THROW(cuda_synchronize(0));
+  // Valid calls after the error give the CPU's results.
+  Tensor idx = test::i64({3, 0, 3, 1}, {2, 2});
+  expect_same_values(embedding(w, idx.to(Device::cuda())).to_vector(),
+                     embedding(w.to(Device::cpu()), idx).to_vector(), "embedding after the error");
+  Tensor t = test::i64({2, 1}, {2});
+  EXPECT_EQ(cross_entropy(lg, t.to(Device::cuda())).item(),
+            cross_entropy(lg.to(Device::cpu()), t).item());
+}
+
+TEST(CudaDeferredChecks, ManyChecksWithoutASyncStayBounded) {
+  SIRS_REQUIRE_CUDA();
+  SyncChecksScope mode(false);
+  ASSERT_NO_THROW(cuda_synchronize(0));
+  Tensor w = randn32({50, 8}, 530, false).to(Device::cuda());
+  Tensor good = targets({7}, 50, 531).to(Device::cuda());
+  Tensor bad = test::i64({0, 1, 2, 3, 4, 5, 77}, {7}).to(Device::cuda());
+  // More calls than the queue holds: the oldest entries are waited for.
+  for (int i = 0; i < 3 * kMaxPendingChecks; ++i) {
+    embedding(w, good);
+    ASSERT_LE(cuda_pending_checks(0), kMaxPendingChecks);
+  }
+  EXPECT_NO_THROW(cuda_synchronize(0));
+  // One bad call among many is still reported, once.
+  int calls = 0;
+  expect_error<IndexError>(
+      [&] {
+        for (int i = 0; i < 2 * kMaxPendingChecks; ++i, ++calls)
+          embedding(w, i == 100 ? bad : good);
+        cuda_synchronize(0);
+      },
+      {"embedding: index 77 (element 6 of indices [7])", "V = 50"});
+  EXPECT_GT(calls, 100);
+  EXPECT_NO_THROW(cuda_synchronize(0));
+}
+
+TEST(CudaDeferredChecks, SyncChecksThrowAtTheCall) {
+  SIRS_REQUIRE_CUDA();
+  ASSERT_NO_THROW(cuda_synchronize(0));
+  SyncChecksScope mode(true);
+  EXPECT_TRUE(cuda_sync_checks());
+  Tensor w = randn32({4, 2}, 540, false).to(Device::cuda());
+  Tensor idx = test::i64({0, 4}, {2}).to(Device::cuda());
+  std::string msg = index_error_of([&] { embedding(w, idx); });
+  EXPECT_EQ(msg,
+            "embedding: index 4 (element 1 of indices [2]) is out of range for V = 4 rows of "
+            "weight [4, 2] (checked on cuda:0)");
+  Tensor lg = zeros({2, 3}, Options(DType::F32, Device::cuda()));
+  msg = index_error_of([&] { cross_entropy(lg, test::i64({0, -2}, {2}).to(Device::cuda())); });
+  EXPECT_NE(msg.find("target value -2 (element 1"), std::string::npos) << msg;
+  // Valid calls leave nothing queued.
+  embedding(w, test::i64({0, 3}, {2}).to(Device::cuda()));
+  EXPECT_EQ(cuda_pending_checks(0), 0);
+}
+#endif
 
 }  // namespace
 }  // namespace sirs

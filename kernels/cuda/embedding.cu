@@ -7,14 +7,22 @@
 // Forward, embedding_forward_kernel_v1 (live): one block per row n in a
 // grid-stride loop over rows, its threads striding over E (coalesced reads
 // of the weight row and writes of the output row). The same pass checks the
-// index: a bad one records min(n) in first_bad with an integer atomicMin
-// (order-independent, so the reported element is the CPU's: the first).
+// index: a bad one records min(n) in the check record with an integer
+// atomicMin (order-independent, so the reported element is the CPU's: the
+// first), its row of out gets zeros, and the grid's last block stores the
+// bad value (kernels/cuda/deferred_check.h). The host reads the record
+// later, without a sync.
 //
 // Backward, deterministic without float atomics (a float atomicAdd would
 // make repeated indices sum in a run-dependent order):
-//   1. keys = idx, values = n (iota); cub::DeviceRadixSort::SortPairs on the
-//      low ceil(log2 V) bits. Radix sort is stable, so equal indices keep
-//      increasing n.
+//   1. embedding_keys_kernel_v1: keys = idx with every out-of-range index
+//      replaced by V, values = n (iota); cub::DeviceRadixSort::SortPairs on
+//      the low ceil(log2 (V + 1)) bits. Radix sort is stable, so equal
+//      indices keep increasing n. A bad index can exist here: the forward's
+//      check is reported later (deferred_check.h), and the backward may run
+//      first. As key V it sorts after every real row, belongs to no
+//      segment, and adds nothing; sorting the raw value on the low bits
+//      instead would interleave it with a real row sharing those bits.
 //   2. embedding_segments_kernel_v1: seg_start[v] = first position j of key
 //      v in the sorted order (or -1: nobody uses row v).
 //   3. embedding_backward_kernel_v1 (live): one block per row v, threads
@@ -33,6 +41,7 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/context.h"
+#include "kernels/cuda/deferred_check.h"
 #include "kernels/cuda/embedding_cuda.h"
 #include "kernels/cuda/launch.h"
 
@@ -65,29 +74,36 @@ __device__ __forceinline__ double mul_rn(double a, double b) { return __dmul_rn(
 
 template <class T>
 static __global__ void embedding_forward_kernel_v1(const T* weight, const int64_t* idx, int64_t N,
-                                                   int64_t E, int64_t V, T* out,
-                                                   unsigned long long* first_bad) {
+                                                   int64_t E, int64_t V, T* out, int64_t* check) {
   for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
     int64_t v = idx[n];
+    T* dst = out + n * E;
     if (v < 0 || v >= V) {  // uniform over the block: every thread read the same v
-      if (threadIdx.x == 0) atomicMin(first_bad, static_cast<unsigned long long>(n));
+      if (threadIdx.x == 0) device_check_bad(check, n);
+      // Zeros, not stale memory: later ops run on this row before the
+      // error is reported.
+      for (int64_t e = threadIdx.x; e < E; e += blockDim.x) dst[e] = T(0);
       continue;
     }
     const T* src = weight + v * E;
-    T* dst = out + n * E;
     for (int64_t e = threadIdx.x; e < E; e += blockDim.x) dst[e] = src[e];
+  }
+  device_check_finish(check, idx);
+}
+
+// keys[i] = idx[i], or V when idx[i] is outside [0, V); values[i] = i.
+static __global__ void embedding_keys_kernel_v1(const int64_t* idx, int64_t N, int64_t V,
+                                                unsigned long long* keys, int64_t* values) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < N;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    int64_t v = idx[i];
+    keys[i] = static_cast<unsigned long long>(v >= 0 && v < V ? v : V);
+    values[i] = i;
   }
 }
 
-static __global__ void embedding_iota_kernel_v1(int64_t* values, int64_t N) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < N;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    values[i] = i;
-}
-
-// seg_start[v] = j for the first j of each run of equal sorted keys.
-// (The key < V test only guards memory against a caller that broke the
-// contract by passing unchecked indices.)
+// seg_start[v] = j for the first j of each run of equal sorted keys; the
+// run of key V (the out-of-range indices, sorted last) gets none.
 static __global__ void embedding_segments_kernel_v1(const unsigned long long* keys, int64_t N,
                                                     int64_t V, int64_t* seg_start) {
   for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < N;
@@ -118,12 +134,14 @@ static __global__ void embedding_backward_kernel_v1(const T* dout,
 
 template <class T>
 void embedding_forward_cuda(const T* weight, const int64_t* idx, int64_t N, int64_t E, int64_t V,
-                            T* out, int64_t* first_bad, cudaStream_t stream) {
-  // All ones = -1 as int64 and the largest value for the unsigned atomicMin.
-  SIRS_CUDA_CHECK(cudaMemsetAsync(first_bad, 0xFF, sizeof(int64_t), stream));
+                            T* out, int64_t* check, cudaStream_t stream) {
+  // All ones: pos = none (the largest value for the unsigned atomicMin),
+  // and the block ticket counter's start.
+  SIRS_CUDA_CHECK(
+      cudaMemsetAsync(check, 0xFF, kCheckRecordWords * sizeof(int64_t), stream));
   if (N <= 0) return;
   embedding_forward_kernel_v1<T><<<row_blocks(N), row_threads(E), 0, stream>>>(
-      weight, idx, N, E, V, out, reinterpret_cast<unsigned long long*>(first_bad));
+      weight, idx, N, E, V, out, check);
   SIRS_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -137,7 +155,7 @@ void embedding_backward_cuda(const T* dout, const int64_t* idx, int64_t N, int64
   // Declared here so the sorted arrays outlive the backward kernel's launch
   // (released to the cache afterwards; later users queue behind it on the
   // same stream).
-  CudaBuffer pairs(static_cast<size_t>(N > 0 ? N : 0) * 3 * sizeof(int64_t), device);
+  CudaBuffer pairs(static_cast<size_t>(N > 0 ? N : 0) * 4 * sizeof(int64_t), device);
   const unsigned long long* keys_sorted = nullptr;
   const int64_t* rows_sorted = nullptr;
   if (N > 0) {
@@ -145,12 +163,13 @@ void embedding_backward_cuda(const T* dout, const int64_t* idx, int64_t N, int64
     int64_t* values = pairs.as<int64_t>();
     unsigned long long* keys_out = reinterpret_cast<unsigned long long*>(values + N);
     int64_t* values_out = values + 2 * N;
-    embedding_iota_kernel_v1<<<cuda_blocks(N, kThreads), kThreads, 0, stream>>>(values, N);
+    unsigned long long* keys_in = reinterpret_cast<unsigned long long*>(values + 3 * N);
+    embedding_keys_kernel_v1<<<cuda_blocks(N, kThreads), kThreads, 0, stream>>>(idx, N, V, keys_in,
+                                                                               values);
     SIRS_CUDA_CHECK(cudaGetLastError());
-    // Indices are in [0, V): as unsigned keys only the low bits differ.
+    // Keys are in [0, V]: only the bits below 2^end_bit > V differ.
     int end_bit = 1;
-    while (end_bit < 64 && (1ULL << end_bit) < static_cast<unsigned long long>(V)) ++end_bit;
-    const unsigned long long* keys_in = reinterpret_cast<const unsigned long long*>(idx);
+    while (end_bit < 64 && (1ULL << end_bit) <= static_cast<unsigned long long>(V)) ++end_bit;
     size_t temp_bytes = 0;
     SIRS_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, keys_in, keys_out, values,
                                                     values_out, N, 0, end_bit, stream));

@@ -9,25 +9,28 @@
 namespace sirs {
 
 // out[n, :] = weight[idx[n], :], overwritten. The indices are checked on the
-// device as the rows are gathered: first_bad (one int64 on the device) is
-// overwritten with the smallest n whose idx[n] lies outside [0, V), or -1
-// when all are valid; rows with a bad index are left unwritten. The caller
-// reads first_bad back (a sync) and raises the error the CPU raises.
+// device as the rows are gathered: check (a record of
+// kernels/cuda/deferred_check.h on the device) is overwritten with the
+// smallest n whose idx[n] lies outside [0, V) and that idx[n] (pos all
+// ones when every index is valid); rows with a bad index are zeros. The
+// caller queues the record with cuda_defer_check (no sync) to raise the
+// error the CPU raises.
 template <class T>
 void embedding_forward_cuda(const T* weight,     // [V, E]
                             const int64_t* idx,  // [N]
                             int64_t N, int64_t E, int64_t V,
                             T* out,              // [N, E], overwritten
-                            int64_t* first_bad,  // [1], overwritten
+                            int64_t* check,      // [kCheckRecordWords], overwritten
                             cudaStream_t stream);
 
 // dweight[v, :] = beta * dweight[v, :] + sum_{n : idx[n] == v} dout[n, :] for
 // v != padding_idx; the padding row is only scaled by beta (beta = 0
-// overwrites without reading dweight). Indices must lie in [0, V) (the
-// forward checked them). Deterministic: the (idx[n], n) pairs are radix
+// overwrites without reading dweight). An index outside [0, V) adds
+// nothing (the forward's check reports it later; the backward may run
+// before that). Deterministic: the (idx[n], n) pairs are radix
 // sorted (stable), and each dweight element has one writer that adds its
 // rows in increasing n, the CPU's order, so with beta = 0 or 1 the result
-// is bit-identical to embedding_backward_cpu. Scratch (3 N + V int64 and
+// is bit-identical to embedding_backward_cpu. Scratch (4 N + V int64 and
 // the sort's temporary storage) comes from the caching allocator of
 // `device`, the device that owns `stream`.
 template <class T>

@@ -16,8 +16,12 @@
 //   its input by binary search in the table. Reads and writes are coalesced
 //   rows. Elements move as raw bits of their width, so every dtype works.
 // - index_check_kernel_v1: atomicMin of the position of any out-of-range
-//   index into one device word that the host reads back; the host then
-//   raises the same IndexError as the CPU (autograd/index_ops.cpp).
+//   index into a check record, whose last block stores the index's value
+//   (kernels/cuda/deferred_check.h); the host reads it later, without a
+//   sync, and raises the same IndexError as the CPU (autograd/index_ops.cpp).
+//   Until then the kernels below run with the bad index, so each of them
+//   skips an index outside [0, N): zeros in the forward, nothing added in
+//   the backward.
 // - *_forward_kernel_v1: one output element per thread per step of a grid
 //   stride loop; consecutive threads take consecutive i (coalesced).
 // - *_backward_kernel_v1: deterministic, no atomics. dx is first zeroed
@@ -41,6 +45,7 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/context.h"
+#include "kernels/cuda/deferred_check.h"
 #include "kernels/cuda/index_cuda.h"
 #include "kernels/cuda/launch.h"
 
@@ -166,12 +171,21 @@ int64_t total_width(const int64_t* widths, int count) {
 // ------------------------------------------------------------ range check
 
 static __global__ void index_check_kernel_v1(const int64_t* idx, int64_t n, int64_t size,
-                                             unsigned long long* first_bad) {
+                                             int64_t* check) {
   for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < n;
        j += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     int64_t v = idx[j];
-    if (v < 0 || v >= size) atomicMin(first_bad, static_cast<unsigned long long>(j));
+    if (v < 0 || v >= size) device_check_bad(check, j);
   }
+  device_check_finish(check, idx);
+}
+
+// x[(o * N + v) * inner + i], or 0 when v is outside [0, N) (a bad index
+// whose error is reported later).
+template <class T>
+__device__ __forceinline__ T load_row_or_zero(const T* x, int64_t o, int64_t N, int64_t v,
+                                              int64_t inner, int64_t i) {
+  return v >= 0 && v < N ? x[(o * N + v) * inner + i] : T(0);
 }
 
 // ------------------------------------------------------------ index_select, gather
@@ -184,7 +198,7 @@ static __global__ void index_select_forward_kernel_v1(const T* x, const int64_t*
        e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     int64_t r = e / inner, i = e - r * inner;  // r = o * L + l
     int64_t o = r / L, l = r - o * L;
-    out[e] = x[(o * N + idx[l]) * inner + i];
+    out[e] = load_row_or_zero(x, o, N, idx[l], inner, i);
   }
 }
 
@@ -194,7 +208,7 @@ static __global__ void gather_forward_kernel_v1(const T* x, const int64_t* idx, 
   for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < n;
        e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     int64_t o = e / (L * inner), i = e % inner;
-    out[e] = x[(o * N + idx[e]) * inner + i];
+    out[e] = load_row_or_zero(x, o, N, idx[e], inner, i);
   }
 }
 
@@ -216,7 +230,10 @@ static __global__ void index_select_backward_kernel_v1(const T* dout, const int6
     int64_t o = c / inner, i = c - o * inner;
     const T* g = dout + o * L * inner + i;
     T* d = dx + o * N * inner + i;
-    for (int64_t l = 0; l < L; ++l) d[idx[l] * inner] += g[l * inner];
+    for (int64_t l = 0; l < L; ++l) {
+      int64_t v = idx[l];
+      if (v >= 0 && v < N) d[v * inner] += g[l * inner];  // a bad index adds nothing
+    }
   }
 }
 
@@ -230,7 +247,10 @@ static __global__ void gather_backward_kernel_v1(const T* dout, const int64_t* i
     const T* g = dout + o * L * inner + i;
     const int64_t* ip = idx + o * L * inner + i;
     T* d = dx + o * N * inner + i;
-    for (int64_t l = 0; l < L; ++l) d[ip[l * inner] * inner] += g[l * inner];
+    for (int64_t l = 0; l < L; ++l) {
+      int64_t v = ip[l * inner];
+      if (v >= 0 && v < N) d[v * inner] += g[l * inner];  // a bad index adds nothing
+    }
   }
 }
 
@@ -277,25 +297,14 @@ void cat_backward_cuda(const void* dout, int elem_bytes, void* const* dxs, const
   });
 }
 
-bool index_check_cuda(const int64_t* idx, int64_t n, int64_t size, int64_t* bad_pos,
-                      int64_t* bad_value, int device, cudaStream_t stream) {
-  if (n == 0) return true;
-  CudaBuffer flag(sizeof(unsigned long long), device);
-  // All bits set: ULLONG_MAX, above any position, so atomicMin keeps the first bad one.
-  SIRS_CUDA_CHECK(cudaMemsetAsync(flag.get(), 0xFF, sizeof(unsigned long long), stream));
-  index_check_kernel_v1<<<cuda_blocks(n, kThreads), kThreads, 0, stream>>>(
-      idx, n, size, flag.as<unsigned long long>());
+void index_check_cuda(const int64_t* idx, int64_t n, int64_t size, int64_t* check,
+                      cudaStream_t stream) {
+  // All ones: pos = none (ULLONG_MAX, above any position, so atomicMin keeps
+  // the first bad one), and the block ticket counter's start.
+  SIRS_CUDA_CHECK(cudaMemsetAsync(check, 0xFF, kCheckRecordWords * sizeof(int64_t), stream));
+  if (n == 0) return;
+  index_check_kernel_v1<<<cuda_blocks(n, kThreads), kThreads, 0, stream>>>(idx, n, size, check);
   SIRS_CUDA_CHECK(cudaGetLastError());
-  unsigned long long first = 0;
-  SIRS_CUDA_CHECK(
-      cudaMemcpyAsync(&first, flag.get(), sizeof first, cudaMemcpyDeviceToHost, stream));
-  SIRS_CUDA_CHECK(cudaStreamSynchronize(stream));
-  if (first == ULLONG_MAX) return true;
-  *bad_pos = static_cast<int64_t>(first);
-  SIRS_CUDA_CHECK(cudaMemcpyAsync(bad_value, idx + first, sizeof(int64_t), cudaMemcpyDeviceToHost,
-                                  stream));
-  SIRS_CUDA_CHECK(cudaStreamSynchronize(stream));
-  return false;
 }
 
 template <class T>

@@ -30,12 +30,16 @@ void cat_backward_cuda(const void* dout,         // [outer, W]
                        const int64_t* widths,    // [count] host array
                        int count, int64_t outer, cudaStream_t stream);
 
-// Checks idx[j] in [0, size) for all j < n on the device. Returns true when
-// all are in range; otherwise false with the smallest offending position j
-// in *bad_pos and idx[j] in *bad_value. Synchronises the stream (one 8-byte
-// read back; a second one only when an index is bad). `device` owns idx.
-bool index_check_cuda(const int64_t* idx,        // [n]
-                      int64_t n, int64_t size, int64_t* bad_pos, int64_t* bad_value, int device,
+// Checks idx[j] in [0, size) for all j < n on the device, without a sync:
+// check (a record of kernels/cuda/deferred_check.h on the device) is
+// overwritten with the smallest offending position j and idx[j] (pos all
+// ones when every index is in range). The caller queues the record with
+// cuda_defer_check. The kernels below skip an index outside [0, N) (zeros
+// in the forward, nothing added in the backward), so they stay in bounds
+// when they run before the error is reported.
+void index_check_cuda(const int64_t* idx,        // [n]
+                      int64_t n, int64_t size,
+                      int64_t* check,            // [kCheckRecordWords], overwritten
                       cudaStream_t stream);
 
 // T: float, double, int64_t.

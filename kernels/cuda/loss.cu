@@ -26,8 +26,12 @@
 //   cosine_similarity_{forward,backward}_kernel_v1: one warp per row m,
 //     lanes striding over D; the three dot products reduced by shuffles.
 // Deterministic: every output has one writer and a fixed summation order.
-// The only atomic is the integer atomicMin that records the first invalid
-// target (order-independent).
+// The only atomics are the integer atomicMin that records the first invalid
+// target (order-independent) and the forward's block ticket that finds the
+// last block, which stores that target's value (kernels/cuda/deferred_check.h;
+// the host reads the record later, without a sync). Until then later
+// kernels see the bad target: the reduction and the backward treat it as
+// contributing nothing (no weight[y] read, a zero gradient row).
 //
 // Tests: make test GTEST_FILTER='CudaCrossEntropy*:CudaCosine*:NNCrossEntropy*:NNCosine*'
 #include <cuda_runtime.h>
@@ -36,6 +40,7 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/context.h"
+#include "kernels/cuda/deferred_check.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/loss_cuda.h"
 
@@ -50,14 +55,14 @@ __device__ __forceinline__ double dev_exp(double v) { return exp(v); }
 
 // The loss of one element given its log-sum-exp l; xp points at x[b, 0, s]
 // and class k sits at xy[k * stride]. A target that is neither ignored nor
-// a class records e in first_bad and contributes 0.
+// a class records e in the check record and contributes 0.
 template <class T>
 __device__ __forceinline__ T ce_element_loss(const T* xp, int64_t stride, T l, int64_t y,
                                              const T* weight, int64_t ignore_index, int64_t K,
-                                             int64_t e, unsigned long long* first_bad) {
+                                             int64_t e, int64_t* check) {
   if (y == ignore_index) return T(0);
   if (y < 0 || y >= K) {
-    atomicMin(first_bad, static_cast<unsigned long long>(e));
+    device_check_bad(check, e);
     return T(0);
   }
   T wy = weight ? weight[y] : T(1);
@@ -75,7 +80,7 @@ template <class T>
 static __global__ void cross_entropy_forward_kernel_v1(const T* logits, const int64_t* target,
                                                        const T* weight, int64_t ignore_index,
                                                        int64_t B, int64_t K, int64_t S, T* loss,
-                                                       T* lse, unsigned long long* first_bad) {
+                                                       T* lse, int64_t* check) {
   const int64_t N = B * S;
   for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < N;
        e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -90,15 +95,16 @@ static __global__ void cross_entropy_forward_kernel_v1(const T* logits, const in
     for (int64_t k = 0; k < K; ++k) sum += static_cast<double>(dev_exp(xp[k * S] - m));
     T l = m + static_cast<T>(log(sum));
     lse[e] = l;
-    loss[e] = ce_element_loss(xp, S, l, target[e], weight, ignore_index, K, e, first_bad);
+    loss[e] = ce_element_loss(xp, S, l, target[e], weight, ignore_index, K, e, check);
   }
+  device_check_finish(check, target);
 }
 
 template <class T>
 static __global__ void cross_entropy_forward_rows_kernel_v1(const T* logits, const int64_t* target,
                                                             const T* weight, int64_t ignore_index,
                                                             int64_t B, int64_t K, T* loss, T* lse,
-                                                            unsigned long long* first_bad) {
+                                                            int64_t* check) {
   const int lane = threadIdx.x & 31;
   const int64_t warps = (static_cast<int64_t>(gridDim.x) * blockDim.x) >> 5;
   // b is the same for the 32 lanes of a warp, so whole warps enter and leave
@@ -118,19 +124,22 @@ static __global__ void cross_entropy_forward_rows_kernel_v1(const T* logits, con
     if (lane == 0) {
       T l = m + static_cast<T>(log(sum));
       lse[b] = l;
-      loss[b] = ce_element_loss(xp, 1, l, target[b], weight, ignore_index, K, b, first_bad);
+      loss[b] = ce_element_loss(xp, 1, l, target[b], weight, ignore_index, K, b, check);
     }
   }
+  device_check_finish(check, target);
 }
 
 template <class T>
 void cross_entropy_forward_cuda(const T* logits, const int64_t* target, const T* weight,
                                 int64_t ignore_index, int64_t B, int64_t K, int64_t S, T* loss,
-                                T* lse, int64_t* first_bad, cudaStream_t stream) {
-  // All ones: -1 as int64, and the largest value for the unsigned atomicMin.
-  SIRS_CUDA_CHECK(cudaMemsetAsync(first_bad, 0xFF, sizeof(int64_t), stream));
+                                T* lse, int64_t* check, cudaStream_t stream) {
+  // All ones: pos = none (the largest value for the unsigned atomicMin),
+  // and the block ticket counter's start.
+  SIRS_CUDA_CHECK(
+      cudaMemsetAsync(check, 0xFF, kCheckRecordWords * sizeof(int64_t), stream));
   if (B * S <= 0 || K <= 0) return;
-  auto* bad = reinterpret_cast<unsigned long long*>(first_bad);
+  int64_t* bad = check;
   if (S == 1) {
     cross_entropy_forward_rows_kernel_v1<T><<<warp_row_blocks(B), kThreads, 0, stream>>>(
         logits, target, weight, ignore_index, B, K, loss, lse, bad);
@@ -154,7 +163,8 @@ static __global__ void cross_entropy_partials_kernel_v1(const T* loss, const int
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     l += static_cast<double>(loss[i]);
     int64_t y = target[i];
-    // The range test only guards memory: the forward reported bad targets.
+    // A target outside [0, K) is an error the forward's check reports
+    // later; here it adds no weight (and reads none).
     if (y != ignore_index && y >= 0 && y < K) w += weight ? static_cast<double>(weight[y]) : 1.0;
   }
   l = block_sum(l, shared[0]);
@@ -227,9 +237,11 @@ static __global__ void cross_entropy_backward_kernel_v1(const T* logits, const i
     T* dp = dlogits + b * K * S + s;
     int64_t y = target[e];
     T l = lse[e];
-    // c = g * w[y] scales the whole class column; 0 for ignored elements.
+    // c = g * w[y] scales the whole class column; 0 for ignored elements
+    // and for a target outside [0, K) (an error the forward's check reports
+    // later; until then its gradient is zero and weight is not read there).
     T c = T(0);
-    if (y == ignore_index)
+    if (y == ignore_index || y < 0 || y >= K)
       y = -1;
     else
       c = g[e * g_stride] * (weight ? weight[y] : T(1));
@@ -253,7 +265,7 @@ static __global__ void cross_entropy_backward_rows_kernel_v1(const T* logits, co
     int64_t y = target[b];
     T l = lse[b];
     T c = T(0);
-    if (y == ignore_index)
+    if (y == ignore_index || y < 0 || y >= K)  // as in the kernel above
       y = -1;
     else
       c = g[b * g_stride] * (weight ? weight[y] : T(1));

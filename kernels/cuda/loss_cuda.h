@@ -11,10 +11,14 @@
 namespace sirs {
 
 // Per-element loss and log-sum-exp, as cross_entropy_forward_cpu. Targets
-// are checked on the device in the same pass: first_bad (one int64 on the
-// device) is overwritten with the smallest element e whose target is
-// neither ignore_index nor in [0, K), or -1; such elements get loss 0. The
-// caller reads first_bad back (a sync) and raises the CPU's error.
+// are checked on the device in the same pass: check (a record of
+// kernels/cuda/deferred_check.h on the device) is overwritten with the
+// smallest element e whose target is neither ignore_index nor in [0, K)
+// and that target (pos all ones when every target is valid); such elements
+// get loss 0. The caller queues the record with cuda_defer_check (no sync)
+// to raise the CPU's error. The reduction and the backward below treat
+// such a target as contributing nothing, so they stay in bounds when they
+// run before the error is reported.
 template <class T>
 void cross_entropy_forward_cuda(const T* logits,        // [B, K, S]
                                 const int64_t* target,  // [B, S]
@@ -22,7 +26,7 @@ void cross_entropy_forward_cuda(const T* logits,        // [B, K, S]
                                 int64_t ignore_index, int64_t B, int64_t K, int64_t S,
                                 T* loss,             // [B, S], overwritten
                                 T* lse,              // [B, S], overwritten
-                                int64_t* first_bad,  // [1], overwritten
+                                int64_t* check,      // [kCheckRecordWords], overwritten
                                 cudaStream_t stream);
 
 // The reduction of the per-element losses, in double:
