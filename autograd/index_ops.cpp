@@ -56,11 +56,11 @@ void check_index_range(const char* op, const Tensor& idx, int64_t size, int64_t 
   const int64_t n = idx.numel();
   if (idx.device().is_cuda()) {
     if (n == 0) return;
-    const int device = idx.device().index;
-    Tensor check = empty({kCheckRecordWords}, Options(DType::I64, idx.device()));
+    const Device dev = idx.device();
+    Tensor check = empty({kCheckRecordWords}, Options(DType::I64, dev));
     SIRS_IF_CUDA(op, index_check_cuda(idx.data<int64_t>(), n, size, check.data<int64_t>(),
-                                      cuda_stream(device));
-                 cuda_defer_check(check.data<int64_t>(), device,
+                                      cuda_stream(dev.index));
+                 cuda_defer_check(check.data<int64_t>(), dev.index,
                                   [op, size, dim, x_shape](int64_t j, int64_t value,
                                                            const std::string& note) {
                                     throw_index_range(op, value, j, size, dim, x_shape, note);
