@@ -22,7 +22,7 @@ import re
 
 BANDWIDTH = ("add", "add_channel_bias", "relu", "sigmoid", "sum_all", "sum_dim0", "sum_dim1",
              "softmax", "batch_norm_train", "group_norm", "group_norm_v1", "group_norm_v2",
-             "group_norm_v3")
+             "group_norm_v3", "group_norm_v4")
 VS_TORCH = ("max_pool2d_3x3s2", "adaptive_avg_pool2d_1", "upsample_bilinear_x4",
             "upsample_bilinear_x4_backward", "cross_entropy", "embedding")
 

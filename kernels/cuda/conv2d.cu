@@ -15,7 +15,8 @@
 // Plans: descriptors are made once per key (device, dtype, precision and the
 // geometry) and kept in a map for the life of the process, like the handles
 // in context.cu. Each pass picks its algorithm once, on its first call, by
-// timing every candidate with cudnnFind*AlgorithmEx on the call's own tensors
+// timing every candidate with cudnnFind*AlgorithmEx (kFindRounds times,
+// ranked by median) on the call's own tensors
 // (the output slot is scratch when beta != 0, so accumulating outputs are
 // never clobbered) and a workspace as large as the hungriest candidate asks,
 // capped at kMaxWorkspaceBytes; the fastest that succeeded is kept with the
@@ -50,6 +51,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,6 +67,9 @@
 namespace sirs {
 
 namespace {
+
+// Find calls per pass and shape; each candidate is ranked by its median time.
+constexpr int kFindRounds = 3;
 
 // Largest workspace offered to cudnnFind (and so to any chosen algorithm).
 constexpr size_t kMaxWorkspaceBytes = size_t{1} << 30;
@@ -266,7 +271,6 @@ std::vector<Candidate> find(cudnnHandle_t h, const Plan& p, Conv2dPass pass,
                             cudnnConvolutionDescriptor_t conv, const void* x, const void* w,
                             const void* y, void* out, void* ws, size_t ws_bytes) {
   int max_count = 0, n = 0;
-  g_find_calls.fetch_add(1);
   switch (pass) {
     case Conv2dPass::Forward: {
       SIRS_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &max_count));
@@ -368,15 +372,29 @@ void choose(cudnnHandle_t h, int device, Plan& p, Conv2dPass pass, const FindIO&
     y = (sy = zeroed_scratch(h, device, p.y_bytes))->get();
   void* out = io.out != nullptr ? io.out : (sout = zeroed_scratch(h, device, out_bytes))->get();
 
-  const std::vector<Candidate> found =
-      find(h, p, pass, s.conv, x, w, y, out, ws->get(), ws->size());
-  // Find lists the candidates fastest first.
+  // One Find times each candidate once, cold: on an H200 two processes
+  // picked algorithm 7 (0.14 ms) and algorithm 0 (0.34 ms) for the same
+  // 64-channel 56x56 forward. kFindRounds rounds, each candidate ranked by
+  // its median time over them, make the choice repeatable.
+  g_find_calls.fetch_add(1);  // one algorithm search (of kFindRounds Find calls)
+  std::vector<Candidate> found;
+  std::map<std::pair<int, int>, std::vector<float>> times;  // (algo, math) -> ms per round
+  for (int round = 0; round < kFindRounds; ++round) {
+    found = find(h, p, pass, s.conv, x, w, y, out, ws->get(), ws->size());
+    for (const Candidate& c : found)
+      if (c.status == CUDNN_STATUS_SUCCESS) times[{c.algo, static_cast<int>(c.math)}].push_back(c.ms);
+  }
+  auto median_ms = [&](const Candidate& c) {
+    std::vector<float> t = times[{c.algo, static_cast<int>(c.math)}];
+    if (t.size() < kFindRounds) return std::numeric_limits<float>::infinity();  // failed in a round
+    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+    return t[t.size() / 2];
+  };
   const Candidate* pick = nullptr;
   for (const Candidate& c : found) {
     if (c.status != CUDNN_STATUS_SUCCESS || c.memory > ws->size()) continue;
     if (p.fma_only && c.math != CUDNN_FMA_MATH) continue;
-    pick = &c;
-    break;
+    if (pick == nullptr || median_ms(c) < median_ms(*pick)) pick = &c;
   }
   if (pick != nullptr) {
     s.algo = pick->algo;

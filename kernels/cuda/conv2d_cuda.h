@@ -83,8 +83,9 @@ template <class T>
 Conv2dCudnnPlan conv2d_cudnn_plan(cudnnHandle_t handle, int device, bool allow_tf32,
                                   const Conv2dGeom& g, Conv2dPass pass);
 
-// How many cudnnFind*AlgorithmEx calls the process has made (one per key
-// and pass when the cache works).
+// How many algorithm searches the process has made (each kFindRounds
+// cudnnFind*AlgorithmEx calls; one search per key and pass when the cache
+// works).
 int64_t conv2d_cudnn_find_count();
 
 }  // namespace sirs

@@ -31,10 +31,15 @@
 // Forward: y = (x - mean) * (invstd * w) + bias in T (x - mean is exact for
 // x near a large mean, unlike x * a + (bias - mean * a)).
 //
-// Group norm segments of up to 2048 vectors (8192 floats) run resident
-// instead: one block per segment holds it in registers, one read of x (see
-// group_norm_forward_resident_kernel_v1); the first H200 run of the split
-// path below reached 40 % of copy bandwidth at [32, 256, 32, 32], G = 32.
+// Group norm forward has versions (kernels/cuda/norm_cuda.h lists them,
+// kGroupNormForwardCudaVersion is live): the split path below (1), a
+// segment of up to 2048 vectors held in one block's registers (2: one read
+// of x; group_norm_forward_resident_kernel_v1), one block per segment
+// reading it twice, the second time from L2 (3), and the resident kernel
+// walking segments with the next one loaded ahead (4). The group norm dx
+// runs resident (group_norm_backward_dx_resident_kernel_v1) when the
+// segment fits. The first H200 run of the split path reached 40 % of copy
+// bandwidth at [32, 256, 32, 32], G = 32; the others: docs/PERF.md.
 //
 // Kernels (all v1, live): a split segment reduction (grid = segments x
 // splits, splits chosen to fill the GPU when there are few segments, e.g.
@@ -401,6 +406,59 @@ constexpr int kResidentThreads = 256;
 constexpr int kResidentMaxVecs = 8;  // slots per thread: segments up to 2048 vectors
 constexpr int64_t kRereadMaxValues = 16384;  // 64 KB of float per block between its two reads
 
+// Segment `seg` (m values from xs) into the registers v of this block's
+// threads: vector j in thread j % blockDim.x, slot j / blockDim.x.
+template <class T, int V, int kVecs>
+__device__ __forceinline__ void resident_load(const T* __restrict__ xs, int64_t nvec,
+                                              Pack<T, V> (&v)[kVecs]) {
+#pragma unroll
+  for (int u = 0; u < kVecs; ++u) {
+    const int64_t j = static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
+    if (j < nvec) v[u] = load_pack<T, V>(xs + j * V);
+  }
+}
+
+// Statistics of the segment held in v (all threads of the block call it),
+// then its output: mean[seg], invstd[seg] and out[seg * m ...].
+template <class T, int V, int kVecs>
+__device__ __forceinline__ void resident_normalize(
+    const Pack<T, V> (&v)[kVecs], const T* __restrict__ xs, int64_t seg, int64_t m,
+    int64_t nvec, const T* __restrict__ weight, const T* __restrict__ bias, T* __restrict__ out,
+    T* __restrict__ mean, T* __restrict__ invstd, int64_t G, int64_t K, int64_t S, double eps,
+    double* shared) {
+  const double k = static_cast<double>(xs[0]);
+  double s = 0, q = 0;
+#pragma unroll
+  for (int u = 0; u < kVecs; ++u)
+    if (static_cast<int64_t>(u) * blockDim.x + threadIdx.x < nvec) add_shifted<T, V>(v[u], k, s, q);
+  s = block_sum(s, shared);
+  q = block_sum(q, shared);
+  const double n = static_cast<double>(m);
+  const double ds = s / n;
+  double var = (q - s * ds) / n;
+  if (var < 0) var = 0;  // rounding only; NaN stays NaN
+  const T mu = static_cast<T>(k + ds);
+  const T is = static_cast<T>(1.0 / sqrt(var + eps));
+  if (threadIdx.x == 0) {
+    mean[seg] = mu;
+    invstd[seg] = is;
+  }
+  const int64_t c0 = (seg % G) * K;
+#pragma unroll
+  for (int u = 0; u < kVecs; ++u) {
+    const int64_t j = static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
+    if (j < nvec) {
+      const int64_t c = c0 + div_fast(j * V, S);
+      const T a = is * (weight ? weight[c] : T(1));
+      const T b = bias ? bias[c] : T(0);
+      Pack<T, V> o;
+#pragma unroll
+      for (int t = 0; t < V; ++t) o.v[t] = (v[u].v[t] - mu) * a + b;
+      store_pack<T, V>(out + seg * m + j * V, o);
+    }
+  }
+}
+
 template <class T, int V, int kVecs>
 static __global__ void group_norm_forward_resident_kernel_v1(
     const T* __restrict__ x,       // [B * G, m]
@@ -413,44 +471,44 @@ static __global__ void group_norm_forward_resident_kernel_v1(
   __shared__ double shared[32];
   const int64_t nvec = m / V;
   for (int64_t seg = blockIdx.x; seg < nseg; seg += gridDim.x) {
-    const T* xs = x + seg * m;
     Pack<T, V> v[kVecs];
-#pragma unroll
-    for (int u = 0; u < kVecs; ++u) {
-      const int64_t j = static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
-      if (j < nvec) v[u] = load_pack<T, V>(xs + j * V);
-    }
-    const double k = static_cast<double>(xs[0]);
-    double s = 0, q = 0;
-#pragma unroll
-    for (int u = 0; u < kVecs; ++u)
-      if (static_cast<int64_t>(u) * blockDim.x + threadIdx.x < nvec) add_shifted<T, V>(v[u], k, s, q);
-    s = block_sum(s, shared);
-    q = block_sum(q, shared);
-    const double n = static_cast<double>(m);
-    const double ds = s / n;
-    double var = (q - s * ds) / n;
-    if (var < 0) var = 0;  // rounding only; NaN stays NaN
-    const T mu = static_cast<T>(k + ds);
-    const T is = static_cast<T>(1.0 / sqrt(var + eps));
-    if (threadIdx.x == 0) {
-      mean[seg] = mu;
-      invstd[seg] = is;
-    }
-    const int64_t c0 = (seg % G) * K;
-#pragma unroll
-    for (int u = 0; u < kVecs; ++u) {
-      const int64_t j = static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
-      if (j < nvec) {
-        const int64_t c = c0 + div_fast(j * V, S);
-        const T a = is * (weight ? weight[c] : T(1));
-        const T b = bias ? bias[c] : T(0);
-        Pack<T, V> o;
-#pragma unroll
-        for (int t = 0; t < V; ++t) o.v[t] = (v[u].v[t] - mu) * a + b;
-        store_pack<T, V>(out + seg * m + j * V, o);
-      }
-    }
+    resident_load<T, V, kVecs>(x + seg * m, nvec, v);
+    resident_normalize<T, V, kVecs>(v, x + seg * m, seg, m, nvec, weight, bias, out, mean, invstd,
+                                    G, K, S, eps, shared);
+  }
+}
+
+// As the resident kernel, but a grid of resident blocks walks the segments
+// and loads the next segment into a second register set before working on
+// the current one, so one segment's reads overlap the previous one's
+// reduction and writes (with one block per segment, every block of the
+// wave reads, then every block writes, and the two phases never overlap).
+template <class T, int V, int kVecs>
+static __global__ void group_norm_forward_pipelined_kernel_v1(
+    const T* __restrict__ x,       // [B * G, m]
+    const T* __restrict__ weight,  // [C] or null
+    const T* __restrict__ bias,    // [C] or null
+    T* __restrict__ out,           // [B * G, m]
+    T* __restrict__ mean,          // [B * G]
+    T* __restrict__ invstd,        // [B * G]
+    int64_t nseg, int64_t m, int64_t G, int64_t K, int64_t S, double eps) {
+  __shared__ double shared[32];
+  const int64_t nvec = m / V, stride = gridDim.x;
+  int64_t seg = blockIdx.x;  // uniform over the block: every thread takes the same branches
+  if (seg >= nseg) return;
+  Pack<T, V> a[kVecs], b[kVecs];
+  resident_load<T, V, kVecs>(x + seg * m, nvec, a);
+  while (true) {
+    if (seg + stride < nseg) resident_load<T, V, kVecs>(x + (seg + stride) * m, nvec, b);
+    resident_normalize<T, V, kVecs>(a, x + seg * m, seg, m, nvec, weight, bias, out, mean, invstd,
+                                    G, K, S, eps, shared);
+    seg += stride;
+    if (seg >= nseg) break;
+    if (seg + stride < nseg) resident_load<T, V, kVecs>(x + (seg + stride) * m, nvec, a);
+    resident_normalize<T, V, kVecs>(b, x + seg * m, seg, m, nvec, weight, bias, out, mean, invstd,
+                                    G, K, S, eps, shared);
+    seg += stride;
+    if (seg >= nseg) break;
   }
 }
 
@@ -907,6 +965,19 @@ void group_norm_forward_cuda(const T* x, const T* weight, const T* bias, T* out,
     return;
   }
   const ResidentPlan plan = resident_plan<T>(m, S, aligned16(x) && aligned16(out));
+  if (version == 4 && plan.ok && nseg > 0) {
+    resident_dispatch<T>(plan, [&](auto v, auto vecs) {
+      auto kernel =
+          group_norm_forward_pipelined_kernel_v1<T, decltype(v)::value, decltype(vecs)::value>;
+      int per_sm = 0;
+      SIRS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, plan.threads, 0));
+      const int64_t resident = static_cast<int64_t>(cuda_sm_count(device)) * std::max(1, per_sm);
+      kernel<<<static_cast<int>(std::min(nseg, resident)), plan.threads, 0, stream>>>(
+          x, weight, bias, out, mean, invstd, nseg, m, G, K, S, eps);
+    });
+    SIRS_CUDA_CHECK(cudaGetLastError());
+    return;
+  }
   if (version == 2 && plan.ok && nseg > 0) {
     resident_dispatch<T>(plan, [&](auto v, auto vecs) {
       group_norm_forward_resident_kernel_v1<T, decltype(v)::value, decltype(vecs)::value>

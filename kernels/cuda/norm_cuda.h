@@ -75,9 +75,11 @@ void batch_norm_backward_cuda(const T* dout,    // [B, C, S]
 //      floats): one read.
 //   3  one block per segment reads it twice, the second time from L2
 //      (segments up to 16384 values, at least one segment per SM).
+//   4  as 2, with a grid of resident blocks that each load their next
+//      segment while normalising the current one.
 // kGroupNormForwardCudaVersion is the live one (docs/PERF.md has the
 // measurements).
-constexpr int kGroupNormForwardCudaVersions = 3;
+constexpr int kGroupNormForwardCudaVersions = 4;
 constexpr int kGroupNormForwardCudaVersion = 2;
 
 template <class T>
