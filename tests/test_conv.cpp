@@ -220,6 +220,10 @@ TEST(Conv, DirectKernelMatchesReference) {
       {2, 8, 7, 8, 8, 1, 3, 1, 1, 0, 1, 1, 1},
       {1, 8, 9, 9, 16, 5, 5, 1, 1, 2, 2, 1, 1},
       {2, 12, 4, 5, 10, 1, 1, 1, 1, 0, 0, 1, 1},
+      // Several pixel bands (about 128 KiB of input rows each) over 2 threads,
+      // and weight blocks over 160 KiB (C > 280), which cut bands differently.
+      {1, 16, 12, 256, 16, 3, 3, 1, 1, 1, 1, 1, 1},
+      {2, 288, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1},
       // Stride 2 and dilation 2: version 4.
       {2, 16, 9, 9, 16, 3, 3, 2, 2, 1, 1, 1, 1},
       {2, 16, 9, 8, 16, 3, 3, 1, 1, 2, 2, 2, 2},

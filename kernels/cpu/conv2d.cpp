@@ -855,9 +855,10 @@ void backward_data_winograd(const Conv2dGeom& g, const T* dy, const T* w, T beta
 // threads take from a shared counter; a band is walked once per
 // output-channel block kp, so its input rows stay in L2 while each block's
 // weights (Cb*R*S*2 KiB: 36 KiB at C = 64, 288 KiB at 512) are read once
-// per band (see direct_compute for the band size). Peak of one Zen 3 core
-// here (2 FMA pipes x 8 lanes) is about 90 GFLOP/s; the micro-kernel alone
-// measured 75-80 GFLOP/s at the four ResNet stages (single thread, min).
+// per band (see direct_compute for the band size). One Zen 3 core here
+// peaks at about 90 GFLOP/s (2 FMA pipes x 8 lanes); the compute phase
+// (micro-kernel and NCHW write-out) measured 68-85 GFLOP/s at the four
+// ResNet stages, 90 with everything in L1 (single thread, min of 10).
 // Backward data with stride 1 is the forward of dy with the (K, C)-transposed,
 // (R, S)-flipped filter and padding R-1-ph (version 4's identity), packed
 // straight into wb. Backward filter, double, other strides and dilations, and
@@ -870,7 +871,7 @@ bool direct_applies(const Conv2dGeom& g) {
 constexpr int64_t kDirectPix = 6;     // output pixels per micro-kernel call
 constexpr int64_t kDirectGroup = 48;  // pixels per tile written out at once
 constexpr int64_t kDirectBandBytes = 128 << 10;  // input rows per band (see direct_compute)
-constexpr int64_t kDirectBigWeights = 160 << 10;  // weight block bytes above which bands are off
+constexpr int64_t kDirectBigWeights = 160 << 10;  // weight block bytes above which: 2 bands/thread
 
 // Sizes of the blocked layouts; g is in forward form (for backward data, the
 // transposed geometry).
@@ -1130,8 +1131,9 @@ void direct_compute(const Conv2dGeom& g, const Direct& L, const float* xb, const
   // Pixels per band: every block kp walks one band before the next band
   // starts, so the band's input rows (about kDirectBandBytes) stay in L2
   // across blocks while each block's weights come once per band. With large
-  // weight blocks (C >= 512 at 3x3: 288 KiB, most of L2) few large bands
-  // measured faster (single thread, 8x8: 30 vs 38-42 ms).
+  // weight blocks (above kDirectBigWeights: C > 280 at 3x3; 288 KiB at 512,
+  // most of L2) few large bands measured faster (single thread, 512 channels
+  // at 8x8: 30 vs 38-42 ms).
   const int64_t rows = std::max<int64_t>(1, kDirectBandBytes / (L.Cb * L.Wp * 32) - (g.R - 1));
   const int64_t big = nt == 1 ? N : ((N + 2 * nt - 1) / (2 * nt) + 5) / 6 * 6;  // 2 per thread
   const int64_t band = wblock * 4 > kDirectBigWeights
@@ -1158,7 +1160,8 @@ void direct_compute(const Conv2dGeom& g, const Direct& L, const float* xb, const
         const int64_t ng = std::min(kDirectGroup, m1 - m0 - n0);
         const float* const* x0 = xs.data() + n0;
         int64_t i = 0;
-        for (; i + kDirectPix <= ng; i += kDirectPix) direct_micro<6>(x0 + i, wk, g, L, tile + i * 16);
+        for (; i + kDirectPix <= ng; i += kDirectPix)
+          direct_micro<6>(x0 + i, wk, g, L, tile + i * 16);
         switch (ng - i) {
           case 1: direct_micro<1>(x0 + i, wk, g, L, tile + i * 16); break;
           case 2: direct_micro<2>(x0 + i, wk, g, L, tile + i * 16); break;
