@@ -202,8 +202,8 @@ void check_direct_against_reference(const ConvCase& c) {
 
 TEST(Conv, DirectKernelMatchesReference) {
   const ConvCase cases[] = {
-      // ResNet stage geometry (3x3, stride 1, pad 1, C = K) at small sizes;
-      // B*Ho*Wo >= 128 splits the pixels over 2 threads.
+      // ResNet stage geometry (3x3, stride 1, pad 1, C = K) at small sizes
+      // (Wo = 5: micro-kernel pixel groups that span two rows).
       {2, 64, 8, 9, 64, 3, 3, 1, 1, 1, 1, 1, 1},
       {1, 128, 4, 5, 128, 3, 3, 1, 1, 1, 1, 1, 1},
       {3, 16, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1},

@@ -871,7 +871,7 @@ bool direct_applies(const Conv2dGeom& g) {
 constexpr int64_t kDirectPix = 6;     // output pixels per micro-kernel call
 constexpr int64_t kDirectGroup = 48;  // pixels per tile written out at once
 constexpr int64_t kDirectBandBytes = 128 << 10;  // input rows per band (see direct_compute)
-constexpr int64_t kDirectBigWeights = 160 << 10;  // weight block bytes above which: 2 bands/thread
+constexpr int64_t kDirectBigWeights = 160 << 10;  // weight block bytes above which: 1 band/thread
 
 // Sizes of the blocked layouts; g is in forward form (for backward data, the
 // transposed geometry).
@@ -1132,10 +1132,11 @@ void direct_compute(const Conv2dGeom& g, const Direct& L, const float* xb, const
   // starts, so the band's input rows (about kDirectBandBytes) stay in L2
   // across blocks while each block's weights come once per band. With large
   // weight blocks (above kDirectBigWeights: C > 280 at 3x3; 288 KiB at 512,
-  // most of L2) few large bands measured faster (single thread, 512 channels
-  // at 8x8: 30 vs 38-42 ms).
+  // most of L2) one band per thread, so that each thread reads the weights
+  // once, measured faster (512 channels at 8x8, single thread: 30 vs 38-42 ms
+  // for 48-pixel bands; 2 threads: 35 vs 39-50 ms for 2 bands per thread).
   const int64_t rows = std::max<int64_t>(1, kDirectBandBytes / (L.Cb * L.Wp * 32) - (g.R - 1));
-  const int64_t big = nt == 1 ? N : ((N + 2 * nt - 1) / (2 * nt) + 5) / 6 * 6;  // 2 per thread
+  const int64_t big = ((N + nt - 1) / nt + 5) / 6 * 6;  // one band per thread
   const int64_t band = wblock * 4 > kDirectBigWeights
                            ? big
                            : std::max(kDirectGroup, rows * g.Wo / kDirectGroup * kDirectGroup);
