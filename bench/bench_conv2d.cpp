@@ -122,7 +122,7 @@ BENCHMARK_CAPTURE(BM_conv2d, backward_filter_live, kBackwardFilter, kConv2dKerne
     ->Apply(stage_args);
 // Every fast version, for comparison (version 4 differs from 3 only in backward data;
 // 5 from 4 only in chunk size; 6 from 4 only in OpenMP loops instead of std::threads;
-// 7 is the shifted-GEMM lowering for stride 1; 8 is Winograd F(2x2, 3x3)).
+// 7 is the shifted-GEMM lowering for stride 1; 8 is Winograd F(2x2, 3x3); 9 below).
 BENCHMARK_CAPTURE(BM_conv2d, forward_v1, kForward, 1)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, forward_v2, kForward, 2)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, forward_v3, kForward, 3)->Apply(stage_args);
@@ -146,3 +146,8 @@ BENCHMARK_CAPTURE(BM_conv2d, backward_data_v7, kBackwardData, 7)->Apply(stage_ar
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v4, kBackwardFilter, 4)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v6, kBackwardFilter, 6)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v7, kBackwardFilter, 7)->Apply(stage_args);
+// Version 9: the direct AVX2/FMA kernel (backward filter is version 4's; registered so that
+// scripts/bench_torch_cpu.py --version 9 finds all three directions).
+BENCHMARK_CAPTURE(BM_conv2d, forward_v9, kForward, 9)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_data_v9, kBackwardData, 9)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v9, kBackwardFilter, 9)->Apply(stage_args);

@@ -9,7 +9,8 @@ tables can be compared side by side (docs/PERF.md).
 
 With --ours, each of --rounds rounds times, for every shape and direction,
 our live conv2d kernel (one run of our bench filtered to BM_conv2d/<dir>_live
-at that shape, Google Benchmark JSON) and then PyTorch, back to back, so both
+at that shape, Google Benchmark JSON; --version 4,9 times BM_conv2d/<dir>_v4 and
+_v9 instead, each in every round) and then PyTorch, back to back, so both
 see the same machine load; the table gives, per shape and direction, the median
 over rounds of each side's time and the ratio ours / PyTorch (< 1: ours is
 faster). Ours runs with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = --threads.
@@ -79,12 +80,13 @@ def torch_fns(shape):
 DIRECTIONS = ("forward", "backward_data", "backward_filter")
 
 
-def our_time(bench, direction, C, HW, min_time, threads, clock="wall"):
-    """ms of our live kernel version for one direction and shape (one bench run):
-    wall-clock time, or with clock "cpu" the CPU time of the bench thread."""
+def our_time(bench, direction, C, HW, min_time, threads, clock="wall", version="live"):
+    """ms of our kernel version (default: the live one) for one direction and shape
+    (one bench run): wall-clock time, or with clock "cpu" the CPU time of the bench
+    thread."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
     res = subprocess.run(
-        [bench, f"--benchmark_filter=BM_conv2d/{direction}_live/C:{C}/HW:{HW}/",
+        [bench, f"--benchmark_filter=BM_conv2d/{direction}_{version}/C:{C}/HW:{HW}/",
          f"--benchmark_min_time={min_time}", "--benchmark_format=json"],
         check=True, capture_output=True, text=True, env=env)
     (bm,) = json.loads(res.stdout)["benchmarks"]
@@ -93,27 +95,31 @@ def our_time(bench, direction, C, HW, min_time, threads, clock="wall"):
 
 
 def compare(args):
-    """Per round, per shape and direction: ours, then PyTorch, back to back."""
+    """Per round, per shape and direction: ours (each version asked for), then PyTorch,
+    back to back."""
     ours, theirs = {}, {}
     fns = {shape: torch_fns(shape) for shape in SHAPES}
     for r in range(args.rounds):
         for shape in SHAPES:
             C, H = shape[1], shape[2]
             for d in DIRECTIONS:
-                ours.setdefault((C, d), []).append(
-                    our_time(args.ours, d, C, H, args.min_time, args.threads, args.clock))
+                for v in args.version:
+                    ours.setdefault((v, C, d), []).append(
+                        our_time(args.ours, d, C, H, args.min_time, args.threads, args.clock, v))
                 theirs.setdefault((C, d), []).append(median_ms(fns[shape][d], args.reps))
         print(f"round {r + 1}/{args.rounds} done", flush=True)
-    print(f"| shape (B=8, 3x3, s1, p1) | direction | ours ms | PyTorch ms | ours/PyTorch | "
-          f"ours GFLOP/s | PyTorch GFLOP/s |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for (B, C, H, W, K, R, S, st, pd) in SHAPES:
-        flops = 2.0 * B * K * C * R * S * H * W
-        for d in DIRECTIONS:
-            o = statistics.median(ours[(C, d)])
-            t = statistics.median(theirs[(C, d)])
-            print(f"| C={C} {H}x{W} | {d} | {o:.1f} | {t:.1f} | {o / t:.2f} | "
-                  f"{flops / o / 1e6:.1f} | {flops / t / 1e6:.1f} |")
+    for v in args.version:
+        print(f"\nours: {v}")
+        print(f"| shape (B=8, 3x3, s1, p1) | direction | ours ms | PyTorch ms | ours/PyTorch | "
+              f"ours GFLOP/s | PyTorch GFLOP/s |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for (B, C, H, W, K, R, S, st, pd) in SHAPES:
+            flops = 2.0 * B * K * C * R * S * H * W
+            for d in DIRECTIONS:
+                o = statistics.median(ours[(v, C, d)])
+                t = statistics.median(theirs[(C, d)])
+                print(f"| C={C} {H}x{W} | {d} | {o:.1f} | {t:.1f} | {o / t:.2f} | "
+                      f"{flops / o / 1e6:.1f} | {flops / t / 1e6:.1f} |")
 
 
 def main():
@@ -123,11 +129,16 @@ def main():
     ap.add_argument("--ours", help="path to build/sirs_bench: compare side by side")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--min-time", type=float, default=0.2)
+    ap.add_argument("--version", default="live",
+                    help="our kernel versions to time, comma-separated: live "
+                    "(BM_conv2d/<dir>_live) or N (BM_conv2d/<dir>_vN), e.g. 4,9: one table each, "
+                    "same PyTorch times")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="cpu: CPU time instead of wall-clock time (time.process_time; ours: "
                     "the bench thread's CPU time). Only meaningful with --threads 1, where it "
                     "hides the time other processes take from us on a loaded machine.")
     args = ap.parse_args()
+    args.version = [v if v == "live" else f"v{int(v)}" for v in args.version.split(",")]
     if args.clock == "cpu":
         if args.threads != 1:
             ap.error("--clock cpu needs --threads 1")
@@ -137,7 +148,8 @@ def main():
     torch.manual_seed(0)
     if args.ours:
         print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; ours: {args.ours} "
-              f"(live version); {args.rounds} interleaved rounds; {args.clock} clock", flush=True)
+              f"(versions {', '.join(args.version)}); {args.rounds} interleaved rounds; {args.clock} clock",
+              flush=True)
         compare(args)
         return
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "

@@ -2,7 +2,8 @@
 // against the direct-loop reference (forward, backward data, backward filter,
 // overwrite and accumulate), gradients by finite differences over strides,
 // padding, dilation, odd sizes and non-square kernels, float32 against
-// float64, and the error messages.
+// float64, the float-only direct kernel (version 9) bit for bit on integer
+// data, and the error messages.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -151,6 +152,83 @@ TEST(Conv, KernelVersionsMatchReferenceInWinogradChunks) {
   // Version 8 caps V and M at 2^23 elements: 16 * 64 channels * 32*32 tiles
   // = 2^20 per image, so 9 images run as chunks of 8 and 1.
   check_versions_against_reference({9, 64, 64, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1}, 8);
+}
+
+// Version 9 (the AVX2/FMA direct kernel, float only) against version 0 in
+// float. Inputs, filters and biases are small integers, so every product and
+// partial sum is an integer below 2^24 and exact in float whatever the order
+// of summation: the results must be bit-identical. Geometries version 9 does
+// not take (stride, dilation, backward data with padding > R-1, and every
+// build without AVX2/FMA) check its fallback to version 4 the same way.
+void check_direct_against_reference(const ConvCase& c) {
+  Conv2dGeom g{c.B, c.C, c.H, c.W, c.K, c.R, c.S, 0, 0};
+  g.stride_h = c.sh, g.stride_w = c.sw, g.pad_h = c.ph, g.pad_w = c.pw, g.dil_h = c.dh,
+  g.dil_w = c.dw;
+  g.Ho = conv2d_out_size(g.H, g.R, g.stride_h, g.pad_h, g.dil_h);
+  g.Wo = conv2d_out_size(g.W, g.S, g.stride_w, g.pad_w, g.dil_w);
+  Generator gen(static_cast<uint64_t>(c.C * 1000 + c.K * 10 + c.H));
+  auto ints = [&](const Shape& s) {
+    std::vector<float> v;
+    for (double e : randn(s, DType::F64, &gen).to_vector()) v.push_back(float(std::round(1.5 * e)));
+    return v;
+  };
+  std::vector<float> x = ints({g.B, g.C, g.H, g.W}), w = ints({g.K, g.C, g.R, g.S});
+  std::vector<float> bias = ints({g.K}), dy = ints({g.B, g.K, g.Ho, g.Wo});
+  auto same = [](const std::vector<float>& got, const std::vector<float>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << "element " << i << " of " << got.size();
+  };
+  for (float beta : {0.f, 1.f}) {
+    for (bool with_bias : {false, true}) {
+      SCOPED_TRACE("B " + std::to_string(c.B) + " C " + std::to_string(c.C) + " K " +
+                   std::to_string(c.K) + " H " + std::to_string(c.H) + " W " +
+                   std::to_string(c.W) + " beta " + std::to_string(beta) + " bias " +
+                   std::to_string(with_bias));
+      const float* b = with_bias ? bias.data() : nullptr;
+      auto fill = [&](size_t n) { return std::vector<float>(n, beta == 0 ? NAN : 0.25f); };
+      std::vector<float> y0 = fill(dy.size()), y = fill(dy.size());
+      conv2d_forward_cpu<float>(g, x.data(), w.data(), b, beta, y0.data(), 0);
+      conv2d_forward_cpu<float>(g, x.data(), w.data(), b, beta, y.data(), 9);
+      same(y, y0);
+      if (with_bias) continue;  // backward data has no bias
+      std::vector<float> dx0 = fill(x.size()), dx = fill(x.size());
+      conv2d_backward_data_cpu<float>(g, dy.data(), w.data(), beta, dx0.data(), 0);
+      conv2d_backward_data_cpu<float>(g, dy.data(), w.data(), beta, dx.data(), 9);
+      same(dx, dx0);
+    }
+  }
+}
+
+TEST(Conv, DirectKernelMatchesReference) {
+  const ConvCase cases[] = {
+      // ResNet stage geometry (3x3, stride 1, pad 1, C = K) at small sizes
+      // (Wo = 5: micro-kernel pixel groups that span two rows).
+      {2, 64, 8, 9, 64, 3, 3, 1, 1, 1, 1, 1, 1},
+      {1, 128, 4, 5, 128, 3, 3, 1, 1, 1, 1, 1, 1},
+      {3, 16, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1},
+      // C and K not multiples of 8 (zero-filled channel blocks), odd H, W.
+      {2, 5, 7, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1},
+      {2, 13, 9, 11, 21, 3, 3, 1, 1, 1, 1, 1, 1},
+      {1, 24, 5, 7, 40, 3, 3, 1, 1, 0, 0, 1, 1},
+      // Padding 0, 2, mixed, and 3 (> R-1: backward data falls back).
+      {2, 8, 7, 9, 16, 3, 3, 1, 1, 0, 0, 1, 1},
+      {1, 16, 6, 6, 8, 3, 3, 1, 1, 2, 2, 1, 1},
+      {2, 9, 5, 8, 17, 3, 3, 1, 1, 2, 0, 1, 1},
+      {1, 8, 5, 5, 8, 3, 3, 1, 1, 3, 3, 1, 1},
+      // Other filter sizes, stride 1.
+      {2, 8, 7, 8, 8, 1, 3, 1, 1, 0, 1, 1, 1},
+      {1, 8, 9, 9, 16, 5, 5, 1, 1, 2, 2, 1, 1},
+      {2, 12, 4, 5, 10, 1, 1, 1, 1, 0, 0, 1, 1},
+      // Several pixel bands (about 128 KiB of input rows each) over 2 threads,
+      // and weight blocks over 160 KiB (C > 280), which cut bands differently.
+      {1, 16, 12, 256, 16, 3, 3, 1, 1, 1, 1, 1, 1},
+      {2, 288, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1},
+      // Stride 2 and dilation 2: version 4.
+      {2, 16, 9, 9, 16, 3, 3, 2, 2, 1, 1, 1, 1},
+      {2, 16, 9, 8, 16, 3, 3, 1, 1, 2, 2, 2, 2},
+  };
+  for (const ConvCase& c : cases) check_direct_against_reference(c);
 }
 
 TEST(Conv, Gradcheck) {
