@@ -47,7 +47,7 @@ void dispatch_index(DType t, const char* op, F&& fn) {
 }
 
 // IndexError naming the first index outside [0, size); idx is contiguous,
-// on either device. On CUDA the check runs there into a record read later
+// on either device. On CUDA the check runs there into a flag read later
 // without a sync (kernels/cuda/deferred_check.h): the error comes at the
 // next synchronisation, and the kernels that use idx meanwhile skip bad
 // indices. op is a string literal (the closure keeps the pointer).
@@ -56,15 +56,20 @@ void check_index_range(const char* op, const Tensor& idx, int64_t size, int64_t 
   const int64_t n = idx.numel();
   if (idx.device().is_cuda()) {
     if (n == 0) return;
-    const Device dev = idx.device();
-    Tensor check = empty({kCheckRecordWords}, Options(DType::I64, dev));
-    SIRS_IF_CUDA(op, index_check_cuda(idx.data<int64_t>(), n, size, check.data<int64_t>(),
-                                      cuda_stream(dev.index));
-                 cuda_defer_check(check.data<int64_t>(), dev.index,
-                                  [op, size, dim, x_shape](int64_t j, int64_t value,
-                                                           const std::string& note) {
-                                    throw_index_range(op, value, j, size, dim, x_shape, note);
-                                  }));
+    DeferredIndexCheck check;
+    check.op = op;
+    check.idx = idx.data<int64_t>();
+    check.n = n;
+    check.lo = 0;
+    check.hi = size;
+    check.owner = idx.storage();
+    check.on_bad = [op, size, dim, x_shape](int64_t j, int64_t value, const std::string& note) {
+      throw_index_range(op, value, j, size, dim, x_shape, note);
+    };
+    SIRS_IF_CUDA(op, cuda_checked_launch(idx.device().index, std::move(check), [&](int32_t* flag) {
+                   index_check_cuda(idx.data<int64_t>(), n, size, flag,
+                                    cuda_stream(idx.device().index));
+                 }));
     return;
   }
   const int64_t* p = idx.data<int64_t>();

@@ -99,12 +99,22 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
   Tensor w = view::contiguous(weight);
   Tensor out = empty(out_shape, Options(weight.dtype(), dev));
   // CPU: the indices are checked before the gather. CUDA: during it, on the
-  // device, into a check record read later without a sync
-  // (kernels/cuda/deferred_check.h); bad rows are zeros until the error is
+  // device, into a flag read later without a sync; only when it is set are
+  // the indices read back for the CPU's message
+  // (kernels/cuda/deferred_check.h). Bad rows are zeros until the error is
   // reported.
-  Tensor check;
+  DeferredIndexCheck check;
   if (dev.is_cuda()) {
-    check = empty({kCheckRecordWords}, Options(DType::I64, dev));
+    check.op = op;
+    check.idx = idx.data<int64_t>();
+    check.n = N;
+    check.lo = 0;
+    check.hi = V;
+    check.owner = idx.storage();
+    check.on_bad = [ishape = indices.shape(), wshape = weight.shape()](
+                       int64_t n, int64_t value, const std::string& note) {
+      throw_bad_embedding_index(value, n, ishape, wshape, note);
+    };
   } else {
     const int64_t* ip = idx.data<int64_t>();
     for (int64_t n = 0; n < N; ++n)
@@ -114,18 +124,13 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
   dispatch_float(weight.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (dev.is_cuda())
-      SIRS_IF_CUDA(
-          op, embedding_forward_cuda<T>(w.data<T>(), idx.data<int64_t>(), N, E, V, out.data<T>(),
-                                        check.data<int64_t>(), cuda_stream(dev.index)));
+      SIRS_IF_CUDA(op, cuda_checked_launch(dev.index, std::move(check), [&](int32_t* flag) {
+                     embedding_forward_cuda<T>(w.data<T>(), idx.data<int64_t>(), N, E, V,
+                                               out.data<T>(), flag, cuda_stream(dev.index));
+                   }));
     else
       embedding_forward_cpu<T>(w.data<T>(), idx.data<int64_t>(), N, E, out.data<T>());
   });
-  if (check.defined())
-    SIRS_IF_CUDA(op, cuda_defer_check(check.data<int64_t>(), dev.index,
-                                      [ishape = indices.shape(), wshape = weight.shape()](
-                                          int64_t n, int64_t value, const std::string& note) {
-                                        throw_bad_embedding_index(value, n, ishape, wshape, note);
-                                      }));
   Tensor saved_idx = idx.detach();
   return record1(op, out, {weight}, [saved_idx, V, E, padding_idx](const Tensor& dout) {
     Tensor g = dense(dout, dout.dtype());
@@ -308,12 +313,24 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
   Tensor wsum_dev;  // the same on the device, for the backward (CUDA, mean)
 
   // CPU: the targets are checked first. CUDA: by the forward kernel, on the
-  // device, into a check record read later without a sync
-  // (kernels/cuda/deferred_check.h); a bad target contributes nothing to
+  // device, into a flag read later without a sync; only when it is set are
+  // the targets read back for the CPU's message
+  // (kernels/cuda/deferred_check.h). A bad target contributes nothing to
   // the loss and its gradient until the error is reported.
-  Tensor check;
+  DeferredIndexCheck check;
   if (dev.is_cuda()) {
-    check = empty({kCheckRecordWords}, Options(DType::I64, dev));
+    check.op = op;
+    check.idx = tc.data<int64_t>();
+    check.n = B * S;
+    check.lo = 0;
+    check.hi = K;
+    check.has_ignore = true;
+    check.ignore = ignore_index;
+    check.owner = tc.storage();
+    check.on_bad = [tshape = target.shape(), K, ignore_index](int64_t e, int64_t value,
+                                                              const std::string& note) {
+      throw_bad_target(value, e, tshape, K, ignore_index, note);
+    };
     if (reduction == Reduction::Mean) wsum_dev = empty({}, Options(DType::F64, dev));
   } else {
     const int64_t* tp = tc.data<int64_t>();
@@ -327,9 +344,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
     const T* wp = w.defined() ? w.data<T>() : nullptr;
     const int64_t* tp = tc.data<int64_t>();
     if (dev.is_cuda()) {
-      SIRS_IF_CUDA(op, cross_entropy_forward_cuda<T>(x.data<T>(), tp, wp, ignore_index, B, K, S,
-                                                     loss.data<T>(), lse.data<T>(),
-                                                     check.data<int64_t>(), cuda_stream(dev.index)));
+      SIRS_IF_CUDA(op, cuda_checked_launch(dev.index, std::move(check), [&](int32_t* flag) {
+                     cross_entropy_forward_cuda<T>(x.data<T>(), tp, wp, ignore_index, B, K, S,
+                                                   loss.data<T>(), lse.data<T>(), flag,
+                                                   cuda_stream(dev.index));
+                   }));
       if (reduction != Reduction::None)
         SIRS_IF_CUDA(
             op, cross_entropy_reduce_cuda<T>(loss.data<T>(), tp, wp, ignore_index, B * S, K,
@@ -348,12 +367,6 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
     // Mean: 0 / 0 = NaN when every element is ignored, as in PyTorch.
     out.data<T>()[0] = static_cast<T>(reduction == Reduction::Mean ? total / wsum : total);
   });
-  if (check.defined())
-    SIRS_IF_CUDA(op, cuda_defer_check(check.data<int64_t>(), dev.index,
-                                      [tshape = target.shape(), K, ignore_index](
-                                          int64_t e, int64_t value, const std::string& note) {
-                                        throw_bad_target(value, e, tshape, K, ignore_index, note);
-                                      }));
   if (reduction == Reduction::None) out = loss;
 
   return record1(op, out, {logits}, [=](const Tensor& dout) {

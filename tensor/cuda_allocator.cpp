@@ -68,8 +68,9 @@ std::string cuda_status() {
 // (kernels/cuda/deferred_check.h) are read and the first error thrown.
 void cuda_synchronize(int device) {
   if (!cuda_available()) return;
+  uint64_t mark = cuda_deferred_mark(device);  // the checks this wait covers
   SIRS_CUDA_CHECK(cudaStreamSynchronize(cuda_stream(device)));
-  cuda_check_deferred(device, true);
+  cuda_check_deferred(device, mark);
 }
 
 namespace {
@@ -232,6 +233,8 @@ void cuda_copy(void* dst, const void* src, size_t nbytes, int kind, int device) 
     SIRS_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, stream));
     return;
   }
+  // The deferred checks queued so far finish before this copy's wait ends.
+  const uint64_t mark = kind == 1 ? cuda_deferred_mark(device) : 0;
   if (nbytes >= kStagingThreshold) {
     staged_copy(dst, src, nbytes, kind == 0, device, stream);
   } else {
@@ -246,7 +249,7 @@ void cuda_copy(void* dst, const void* src, size_t nbytes, int kind, int device) 
   // index checks (kernels/cuda/deferred_check.h), so loss.item() in a
   // training loop raises an index error of the same step. The copied bytes
   // are in dst either way.
-  if (kind == 1) cuda_check_deferred(device, true);
+  if (kind == 1) cuda_check_deferred(device, mark);
 }
 
 #else

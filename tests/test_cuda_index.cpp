@@ -286,6 +286,50 @@ TEST(CudaIndex, PendingBadIndexForwardBackwardStayInBounds) {
   set_cuda_sync_checks(saved);
 }
 
+// The check kernel only sets a flag; the host finds the first bad index
+// itself. In 2^20 indices: the last one alone, the first alone, and both
+// (the first wins), for index_select and gather, with the CPU's message.
+TEST(CudaIndex, FirstBadIndexOfALargeIndex) {
+  SIRS_REQUIRE_CUDA();
+  const bool saved = cuda_sync_checks();
+  set_cuda_sync_checks(false);
+  ASSERT_NO_THROW(cuda_synchronize(0));
+  const int64_t n = int64_t{1} << 20, N = 5;
+  Tensor x = randn32({N, 3}, 98, false), xd = x.to(Device::cuda());
+  Tensor x1 = randn32({1, N}, 100, false);
+  Tensor base = rand_index(N, {n}, 99);
+  struct Bad {
+    int64_t pos, value;
+  };
+  const std::vector<std::vector<Bad>> cases = {{{n - 1, N}}, {{0, -1}}, {{0, 17}, {n - 1, -2}}};
+  for (const std::vector<Bad>& c : cases) {
+    Tensor i = base.clone();
+    for (const Bad& b : c) i.data<int64_t>()[b.pos] = b.value;
+    const std::string where = str_cat("index ", c.front().value, " (element ", c.front().pos,
+                                      " of the index)");
+    Tensor id = i.to(Device::cuda());
+    std::string want = index_error([&] { index_select(x, 0, i); });
+    ASSERT_NE(want.find("index_select: " + where), std::string::npos) << want;
+    std::string got = index_error([&] {
+      index_select(xd, 0, id);
+      cuda_synchronize(0);
+    });
+    EXPECT_EQ(got.rfind(want + " (checked on cuda:0", 0), 0u) << got << "\nwant: " << want;
+    // gather along dim 1 of [1, 5]: the same n indices as [1, n].
+    Tensor gi = i.view({1, n}), gid = id.view({1, n});
+    std::string want_g = index_error([&] { gather(x1, 1, gi); });
+    ASSERT_NE(want_g.find("gather: " + where), std::string::npos) << want_g;
+    std::string got_g = index_error([&] {
+      gather(x1.to(Device::cuda()), 1, gid);
+      cuda_synchronize(0);
+    });
+    EXPECT_EQ(got_g.rfind(want_g + " (checked on cuda:0", 0), 0u)
+        << got_g << "\nwant: " << want_g;
+  }
+  EXPECT_NO_THROW(cuda_synchronize(0));
+  set_cuda_sync_checks(saved);
+}
+
 // ------------------------------------------------------------ permute
 
 // permute + contiguous is the runtime's strided copy on the device; its

@@ -649,8 +649,8 @@ TEST(CudaDeferredChecks, FirstErrorWinsAndTheNextCallIsClean) {
   ASSERT_NO_THROW(cuda_synchronize(0));
   Tensor w = randn32({4, 2}, 520, false).to(Device::cuda());
   Tensor lg = zeros({2, 3}, Options(DType::F32, Device::cuda()));
-  // Two bad calls: the first is reported (at the second's registration or
-  // at the sync), the second is dropped with the queue.
+  // Two bad calls: the first is reported at the sync, the second is dropped
+  // with the queue.
   expect_error<IndexError>(
       [&] {
         embedding(w, test::i64({0, 4}, {2}).to(Device::cuda()));
@@ -676,13 +676,15 @@ TEST(CudaDeferredChecks, ManyChecksWithoutASyncStayBounded) {
   Tensor w = randn32({50, 8}, 530, false).to(Device::cuda());
   Tensor good = targets({7}, 50, 531).to(Device::cuda());
   Tensor bad = test::i64({0, 1, 2, 3, 4, 5, 77}, {7}).to(Device::cuda());
-  // More calls than the queue holds: the oldest entries are waited for.
+  // More calls than there are flags: the call that finds every flag in use
+  // waits for the stream and reads them all.
   for (int i = 0; i < 3 * kMaxPendingChecks; ++i) {
     embedding(w, good);
     ASSERT_LE(cuda_pending_checks(0), kMaxPendingChecks);
   }
   EXPECT_NO_THROW(cuda_synchronize(0));
-  // One bad call among many is still reported, once.
+  // One bad call among many is still reported (by that full-queue read or
+  // at the sync), once.
   int calls = 0;
   expect_error<IndexError>(
       [&] {
@@ -712,6 +714,98 @@ TEST(CudaDeferredChecks, SyncChecksThrowAtTheCall) {
   // Valid calls leave nothing queued.
   embedding(w, test::i64({0, 3}, {2}).to(Device::cuda()));
   EXPECT_EQ(cuda_pending_checks(0), 0);
+}
+
+// The kernels only set a flag; the host finds the first bad element itself
+// when the flag is set. In an index tensor of 2^20 elements: the last
+// element alone, the first alone, and both (the first wins), each with the
+// CPU's message, deferred and at the call.
+TEST(CudaDeferredChecks, FirstBadElementOfALargeIndexTensor) {
+  SIRS_REQUIRE_CUDA();
+  ASSERT_NO_THROW(cuda_synchronize(0));
+  const int64_t N = int64_t{1} << 20, V = 1000;
+  Tensor w_cpu = randn32({V, 2}, 550, false);
+  Tensor w = w_cpu.to(Device::cuda());
+  Generator g(551);
+  Tensor base = randint(0, V, {N}, DType::I64, &g);
+  struct Bad {
+    int64_t pos, value;
+  };
+  const std::vector<std::vector<Bad>> cases = {
+      {{N - 1, V + 7}}, {{0, -3}}, {{0, V}, {N - 1, -1}}};
+  for (const std::vector<Bad>& c : cases) {
+    Tensor idx = base.clone();
+    for (const Bad& b : c) idx.data<int64_t>()[b.pos] = b.value;
+    const Bad& first = c.front();
+    std::string want = index_error_of([&] { embedding(w_cpu, idx); });
+    ASSERT_NE(want.find(str_cat("index ", first.value, " (element ", first.pos,
+                                " of indices [1048576])")),
+              std::string::npos)
+        << want;
+    Tensor idx_d = idx.to(Device::cuda());
+    {
+      SyncChecksScope mode(false);
+      std::string got = index_error_of([&] {
+        embedding(w, idx_d);
+        cuda_synchronize(0);
+      });
+      EXPECT_EQ(got.rfind(want + " (checked on cuda:0 without waiting", 0), 0u)
+          << got << "\nwant: " << want;
+      EXPECT_EQ(cuda_pending_checks(0), 0);
+    }
+    {
+      SyncChecksScope mode(true);
+      EXPECT_EQ(index_error_of([&] { embedding(w, idx_d); }), want + " (checked on cuda:0)");
+    }
+  }
+  // The same indices, all valid: no error, the CPU's rows.
+  Tensor ok = embedding(w, base.to(Device::cuda()));
+  EXPECT_NO_THROW(cuda_synchronize(0));
+  expect_same_values(ok.to_vector(), embedding(w_cpu, base).to_vector(), "large embedding");
+}
+
+// Cross-entropy targets equal to ignore_index are valid even outside
+// [0, K): the error names the first target that is neither, as on the CPU.
+// Both forward kernels: [B, K] (a warp per row) and [B, K, H, W] (a thread
+// per pixel).
+TEST(CudaDeferredChecks, CrossEntropyIgnoredTargetsAmongBadOnes) {
+  SIRS_REQUIRE_CUDA();
+  SyncChecksScope mode(false);
+  ASSERT_NO_THROW(cuda_synchronize(0));
+  const int64_t K = 4, ignore = -100;
+  struct Case {
+    Shape logits;
+    std::vector<double> bad, good;  // targets with a bad one; with only ignored ones
+    std::string where;              // of the first bad one
+  };
+  const std::vector<Case> cases = {
+      {{6, K}, {-100, 2, -100, 9, 1, -1}, {-100, 2, -100, 3, 1, -100},
+       "target value 9 (element 3 of target [6])"},
+      {{1, K, 3, 5},
+       {-100, 0, -100, -100, 1, 2, 3, -100, 0, -7, 1, -100, 4, 2, -100},
+       {-100, 0, -100, -100, 1, 2, 3, -100, 0, 1, 1, -100, 3, 2, -100},
+       "target value -7 (element 9 of target [1, 3, 5])"}};
+  for (const Case& c : cases) {
+    Shape ts = c.logits;
+    ts.erase(ts.begin() + 1);
+    Tensor lg_cpu = randn32(c.logits, 560, false);
+    Tensor lg = lg_cpu.to(Device::cuda());
+    Tensor bad = from_vector(c.bad, ts, DType::I64);
+    std::string want = index_error_of([&] { cross_entropy(lg_cpu, bad, Tensor(), ignore); });
+    ASSERT_NE(want.find(c.where), std::string::npos) << want;
+    std::string got = index_error_of([&] {
+      cross_entropy(lg, bad.to(Device::cuda()), Tensor(), ignore).item();
+    });
+    EXPECT_EQ(got.rfind(want + " (checked on cuda:0 without waiting", 0), 0u)
+        << got << "\nwant: " << want;
+    // Only ignored targets outside [0, K): no error, the CPU's loss.
+    Tensor good = from_vector(c.good, ts, DType::I64);
+    double want_loss = cross_entropy(lg_cpu, good, Tensor(), ignore).item();
+    double got_loss = 0;
+    ASSERT_NO_THROW(got_loss = cross_entropy(lg, good.to(Device::cuda()), Tensor(), ignore).item());
+    EXPECT_NEAR(got_loss, want_loss, kReduce);
+    EXPECT_EQ(cuda_pending_checks(0), 0);
+  }
 }
 #endif
 

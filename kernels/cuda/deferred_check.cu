@@ -1,11 +1,16 @@
 // Deferred device checks (contract and design: kernels/cuda/deferred_check.h).
 //
-// Per device: a pinned host array of kMaxPendingChecks slots (pos, value),
-// a free list of those slots, a pool of reusable events, and the FIFO of
-// pending entries. One mutex guards all devices' queues; an entry's on_bad
-// runs after the lock is released (it builds a message and throws).
+// Per device: kMaxPendingChecks int32 flags in mapped pinned host memory, a
+// free list of them, and the FIFO of pending entries, each with the
+// sequence number of its registration (for cuda_deferred_mark). One mutex
+// guards all devices' queues. Nothing that waits for the device, copies
+// indices back, runs on_bad or frees an index tensor runs under it.
 // Like the stream and handles (context.cu), the queues are never destroyed:
-// pinned memory and events would be freed after the driver's own teardown.
+// pinned memory would be freed after the driver's own teardown.
+//
+// A flag goes back to the free list only when its kernel has finished
+// (read after a stream synchronisation) or never ran (the launch threw),
+// so the host's reset to 0 never races with a kernel's store of 1.
 //
 // Tests: make test GTEST_FILTER='CudaDeferred*:CudaIndex*:CudaEmbedding*:CudaCrossEntropy*'
 #include "kernels/cuda/deferred_check.h"
@@ -18,6 +23,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "kernels/cuda/check.h"
@@ -28,23 +34,18 @@ namespace sirs {
 
 namespace {
 
-constexpr unsigned long long kNoBad = ~0ULL;
-
-struct Slot {
-  unsigned long long pos, value;
-};
-
 struct Entry {
-  int slot;
-  cudaEvent_t done;  // recorded after the copy into the slot
-  DeferredCheckError on_bad;
+  int slot = -1;
+  uint64_t seq = 0;  // registration number on its device
+  DeferredIndexCheck check;
 };
 
 struct DeviceChecks {
-  Slot* slots = nullptr;  // [kMaxPendingChecks], pinned
+  volatile int32_t* host_flags = nullptr;  // [kMaxPendingChecks], mapped pinned
+  int32_t* dev_flags = nullptr;            // the same flags' device addresses
   std::vector<int> free_slots;
-  std::vector<cudaEvent_t> free_events;
   std::deque<Entry> pending;
+  uint64_t registered = 0;  // entries queued so far: the next entry's seq
 };
 
 std::mutex g_mutex;
@@ -54,16 +55,23 @@ std::vector<DeviceChecks*>* g_devices = new std::vector<DeviceChecks*>();  // ne
 std::atomic<int> g_sync_checks{-1};
 
 // The queue of `device`, created on first use. Caller holds g_mutex and
-// has made `device` current (cuda_stream does with several GPUs).
+// has made `device` current (cuda_stream does with several GPUs), so the
+// flags are mapped into that device's address space. The object never
+// moves or dies, so a pointer to it stays valid after the lock is released.
 DeviceChecks& checks_of(int device) {
   if (g_devices->size() <= static_cast<size_t>(device))
     g_devices->resize(static_cast<size_t>(device) + 1, nullptr);
   DeviceChecks*& d = (*g_devices)[static_cast<size_t>(device)];
   if (!d) {
     auto fresh = std::make_unique<DeviceChecks>();
-    void* p = nullptr;
-    SIRS_CUDA_CHECK(cudaHostAlloc(&p, sizeof(Slot) * kMaxPendingChecks, cudaHostAllocPortable));
-    fresh->slots = static_cast<Slot*>(p);
+    void* host = nullptr;
+    SIRS_CUDA_CHECK(cudaHostAlloc(&host, sizeof(int32_t) * kMaxPendingChecks,
+                                  cudaHostAllocMapped | cudaHostAllocPortable));
+    std::memset(host, 0, sizeof(int32_t) * kMaxPendingChecks);
+    void* dev = nullptr;
+    SIRS_CUDA_CHECK(cudaHostGetDevicePointer(&dev, host, 0));
+    fresh->host_flags = static_cast<volatile int32_t*>(host);
+    fresh->dev_flags = static_cast<int32_t*>(dev);
     for (int i = kMaxPendingChecks - 1; i >= 0; --i) fresh->free_slots.push_back(i);
     d = fresh.release();
   }
@@ -74,11 +82,6 @@ DeviceChecks& checks_of(int device) {
 DeviceChecks* find_checks(int device) {
   if (device < 0 || static_cast<size_t>(device) >= g_devices->size()) return nullptr;
   return (*g_devices)[static_cast<size_t>(device)];
-}
-
-void recycle(DeviceChecks& d, const Entry& e) {
-  d.free_slots.push_back(e.slot);
-  d.free_events.push_back(e.done);
 }
 
 std::string deferred_note(int device) {
@@ -93,38 +96,48 @@ std::string deferred_note(int device) {
   throw DeviceError(str_cat("a device check found element ", pos, " = ", value, " invalid", note));
 }
 
-// Reads pending entries of `device` in order: the first `must_wait` ones
-// waiting for their copy, the rest only while finished. Returns with the
-// first bad entry's on_bad moved into *bad (and the queue cleared), or
-// with *bad empty. Caller holds g_mutex.
-void read_pending(DeviceChecks& d, size_t must_wait, DeferredCheckError* bad, int64_t* pos,
-                  int64_t* value) {
-  for (size_t k = 0; !d.pending.empty(); ++k) {
-    Entry& e = d.pending.front();
-    if (k < must_wait) {
-      SIRS_CUDA_CHECK(cudaEventSynchronize(e.done));
-    } else {
-      cudaError_t s = cudaEventQuery(e.done);
-      if (s == cudaErrorNotReady) {
-        cudaGetLastError();  // "not ready" is no error; keep it from being reported later
-        return;
-      }
-      SIRS_CUDA_CHECK(s);
-    }
-    Slot got = d.slots[e.slot];
-    recycle(d, e);
-    if (got.pos != kNoBad) {
-      *bad = std::move(e.on_bad);
-      *pos = static_cast<int64_t>(got.pos);
-      *value = static_cast<int64_t>(got.value);
-      d.pending.pop_front();
-      // Later checks ran on data this error invalidates: drop them.
-      for (const Entry& rest : d.pending) recycle(d, rest);
-      d.pending.clear();
-      return;
-    }
-    d.pending.pop_front();
+// A check whose flag read 1: copies its indices back (on the stream, after
+// everything queued; not through cuda_copy, which would come back to the
+// queue), finds the first invalid element by the CPU's rule and throws its
+// error.
+[[noreturn]] void report(const DeferredIndexCheck& c, int device, const std::string& note) {
+  std::vector<int64_t> host(static_cast<size_t>(c.n > 0 ? c.n : 0));
+  if (!host.empty()) {
+    cudaStream_t stream = cuda_stream(device);
+    SIRS_CUDA_CHECK(cudaMemcpyAsync(host.data(), c.idx, host.size() * sizeof(int64_t),
+                                    cudaMemcpyDeviceToHost, stream));
+    SIRS_CUDA_CHECK(cudaStreamSynchronize(stream));
   }
+  for (int64_t j = 0; j < c.n; ++j) {
+    int64_t v = host[static_cast<size_t>(j)];
+    if (c.has_ignore && v == c.ignore) continue;
+    if (v < c.lo || v >= c.hi) fire(c.on_bad, j, v, note);
+  }
+  throw IndexError(str_cat(c.op, ": a device check found an index outside [", c.lo, ", ", c.hi,
+                           "), but none of the ", c.n,
+                           " indices is outside it when read back (changed in place since the "
+                           "call?)",
+                           note));
+}
+
+// Takes `slot` back into the free list unless released; for the window
+// between taking a flag and queuing its entry.
+struct SlotHold {
+  DeviceChecks* d;
+  int slot;
+  ~SlotHold() {
+    if (slot < 0) return;
+    std::lock_guard<std::mutex> lock(g_mutex);
+    d->free_slots.push_back(slot);
+  }
+};
+
+// Waits for the stream of `device` and reads the entries queued before the
+// wait.
+void synchronize_and_check(int device, cudaStream_t stream) {
+  uint64_t mark = cuda_deferred_mark(device);
+  SIRS_CUDA_CHECK(cudaStreamSynchronize(stream));
+  cuda_check_deferred(device, mark);
 }
 
 }  // namespace
@@ -143,65 +156,91 @@ bool cuda_sync_checks() {
 
 void set_cuda_sync_checks(bool on) { g_sync_checks.store(on ? 1 : 0); }
 
-void cuda_defer_check(const int64_t* record, int device, DeferredCheckError on_bad) {
+void cuda_checked_launch(int device, DeferredIndexCheck check,
+                         const std::function<void(int32_t* flag)>& launch) {
   cudaStream_t stream = cuda_stream(device);  // makes `device` current with several GPUs
-  if (cuda_sync_checks()) {
-    // Debugging mode: earlier entries first (in order), then this one, read
-    // back at once (a stream synchronisation).
-    cuda_check_deferred(device, true);
-    Slot got{};
-    SIRS_CUDA_CHECK(
-        cudaMemcpyAsync(&got, record, sizeof got, cudaMemcpyDeviceToHost, stream));
-    SIRS_CUDA_CHECK(cudaStreamSynchronize(stream));
-    if (got.pos != kNoBad)
-      fire(on_bad, static_cast<int64_t>(got.pos), static_cast<int64_t>(got.value),
-           str_cat(" (checked on cuda:", device, ")"));
-    return;
-  }
-  DeferredCheckError bad;
-  int64_t pos = 0, value = 0;
-  {
-    std::lock_guard<std::mutex> lock(g_mutex);
-    DeviceChecks& d = checks_of(device);
-    // Retire what has finished; when the queue is still full, wait for its
-    // oldest entry (the slot pool has kMaxPendingChecks slots).
-    size_t must_wait = d.pending.size() >= static_cast<size_t>(kMaxPendingChecks)
-                           ? d.pending.size() - kMaxPendingChecks + 1
-                           : 0;
-    read_pending(d, must_wait, &bad, &pos, &value);
-    if (!bad) {
-      Entry e;
-      e.slot = d.free_slots.back();
-      if (d.free_events.empty()) {
-        cudaEvent_t ev;
-        SIRS_CUDA_CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
-        d.free_events.push_back(ev);
+  const bool sync = cuda_sync_checks();
+  // Debugging mode: earlier entries (queued before it was turned on) first,
+  // in order.
+  if (sync && cuda_pending_checks(device) > 0) synchronize_and_check(device, stream);
+  SlotHold hold{nullptr, -1};
+  for (;;) {
+    uint64_t mark = 0;
+    {
+      std::lock_guard<std::mutex> lock(g_mutex);
+      DeviceChecks& d = checks_of(device);
+      hold.d = &d;
+      if (!d.free_slots.empty()) {
+        hold.slot = d.free_slots.back();
+        d.free_slots.pop_back();
+        d.host_flags[hold.slot] = 0;
+        break;
       }
-      e.done = d.free_events.back();
-      SIRS_CUDA_CHECK(cudaMemcpyAsync(&d.slots[e.slot], record, sizeof(Slot),
-                                      cudaMemcpyDeviceToHost, stream));
-      SIRS_CUDA_CHECK(cudaEventRecord(e.done, stream));
-      d.free_slots.pop_back();
-      d.free_events.pop_back();
-      e.on_bad = std::move(on_bad);
-      d.pending.push_back(std::move(e));
+      mark = d.registered;
     }
+    // Every flag is in use (kMaxPendingChecks checked calls without a host
+    // synchronisation): wait for their kernels and read them, which may
+    // throw an earlier call's error.
+    SIRS_CUDA_CHECK(cudaStreamSynchronize(stream));
+    cuda_check_deferred(device, mark);
   }
-  // An earlier call's error; this call's check is not queued (its result
-  // is invalid anyway: it ran after the bad one).
-  if (bad) fire(bad, pos, value, deferred_note(device));
+  // The 0 must be in memory before the kernel can store its 1. The launch
+  // itself ends in a write the GPU sees only after this one on x86; the
+  // fence makes it so on every host.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  launch(hold.d->dev_flags + hold.slot);
+  if (sync) {
+    SIRS_CUDA_CHECK(cudaStreamSynchronize(stream));
+    if (hold.d->host_flags[hold.slot] != 0)
+      report(check, device, str_cat(" (checked on cuda:", device, ")"));
+    return;  // hold frees the flag
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  Entry e;
+  e.slot = hold.slot;
+  e.seq = hold.d->registered++;
+  e.check = std::move(check);
+  hold.d->pending.push_back(std::move(e));
+  hold.slot = -1;  // the queue owns the flag now
 }
 
-void cuda_check_deferred(int device, bool wait) {
-  DeferredCheckError bad;
-  int64_t pos = 0, value = 0;
+uint64_t cuda_deferred_mark(int device) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  DeviceChecks* d = find_checks(device);
+  return d ? d->registered : 0;
+}
+
+void cuda_check_deferred(int device, uint64_t mark) {
+  // Declared before the lock: retired entries release their index
+  // tensors (the allocator's lock) after g_mutex is released.
+  std::vector<Entry> done;
+  std::optional<Entry> bad;
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     DeviceChecks* d = find_checks(device);
-    if (!d || d->pending.empty()) return;
-    read_pending(*d, wait ? d->pending.size() : 0, &bad, &pos, &value);
+    if (!d) return;
+    while (!d->pending.empty() && d->pending.front().seq < mark) {
+      Entry e = std::move(d->pending.front());
+      d->pending.pop_front();
+      d->free_slots.push_back(e.slot);
+      if (d->host_flags[e.slot] != 0) {
+        bad = std::move(e);
+        // Later checks before the mark ran on data this error invalidates:
+        // drop them (their kernels have finished, so their flags are free).
+        // Entries queued after the mark (another thread's, maybe still
+        // running) stay.
+        while (!d->pending.empty() && d->pending.front().seq < mark) {
+          d->free_slots.push_back(d->pending.front().slot);
+          done.push_back(std::move(d->pending.front()));
+          d->pending.pop_front();
+        }
+        break;
+      }
+      done.push_back(std::move(e));
+    }
   }
-  if (bad) fire(bad, pos, value, deferred_note(device));
+  done.clear();
+  if (bad) report(bad->check, device, deferred_note(device));
 }
 
 int cuda_pending_checks(int device) {

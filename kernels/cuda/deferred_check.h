@@ -3,34 +3,50 @@
 // index_select / gather indices), reported as the CPU's typed error at the
 // next point where the host waits for the device anyway.
 //
-// The record. A check kernel writes a 3-word record in device memory,
-// reset to all ones (cudaMemsetAsync 0xFF) before it runs:
-//   pos         smallest position j of a bad element, all ones when none
-//               (an unsigned atomicMin: order-independent, so it names the
-//               CPU's first bad element);
-//   value       the bad element's value idx[pos] (written by the last block
-//               of the grid, device_check_finish below);
-//   blocks_done a ticket counter for finding that last block.
+// The flag. Each device has a pool of kMaxPendingChecks int32 flags in
+// mapped pinned host memory (the GPU writes it over the bus, the host reads
+// it as ordinary memory). cuda_checked_launch() takes a free flag, sets it
+// to 0 from the host (the flag is free, so no kernel is using it) and hands
+// its device address to the check kernel, which stores 1 from any thread
+// that sees a bad index (device_check_fail below: a plain idempotent
+// store). Good indices never touch the flag, so a checked call costs its
+// kernel and nothing else on the stream: no memset, no copy, no event.
 //
-// The queue. cuda_defer_check() enqueues, on the device's stream, a copy of
-// (pos, value) into a pinned host slot and a CUDA event after it, and
-// appends (slot, event, on_bad) to the device's list; nothing waits. The
-// device buffer holding the record may go back to the caching allocator
-// right after: the allocator is stream-ordered (all work runs on the one
-// stream, kernels/cuda/context.h), so the next user of the block queues
-// behind the copy.
+// The queue. After the launch the host appends an entry to the device's
+// FIFO: the flag, the index tensor (its device pointer, element count and
+// an owner keeping its memory alive) and the validity rule (lo <= v < hi,
+// or v == an optional ignore value), plus on_bad, which throws the op's
+// error. Nothing waits.
 //
-// Reporting. cuda_check_deferred(device, wait) reads finished entries in
-// registration order (wait = true: waits for each). The first one with a
-// bad element clears the device's whole list (later results were computed
-// from bad indices, and the kernels downstream only guarantee they stayed
-// in bounds) and calls its on_bad, which throws the op's error with a note
-// saying where and when it was detected. It runs with wait = true after
-// every host synchronisation with the device: cuda_synchronize() and every
-// device->host copy (Tensor::item, Tensor::to(cpu), to_vector:
-// tensor/cuda_allocator.cpp); with wait = false at each new registration (a
-// cheap poll); and a registration beyond kMaxPendingChecks waits on the
-// oldest entries.
+// Reporting. A flag is only read once its kernel is known to have
+// finished: after a synchronisation of the device's stream. Every host
+// synchronisation with the device does that (cuda_synchronize() and every
+// device->host copy: Tensor::item, Tensor::to(cpu), to_vector;
+// tensor/cuda_allocator.cpp): it takes cuda_deferred_mark() before waiting
+// and calls cuda_check_deferred() after, which reads the entries
+// registered before the mark in registration order (an entry registered
+// by another thread during the wait may still be running: it stays
+// queued). All flags 0: the entries are retired, nothing more happens. The
+// first flag that reads 1 clears the device's whole queue (later results
+// were computed from bad indices, and the kernels downstream only
+// guarantee they stayed in bounds); the host then copies that entry's
+// indices back (a plain copy on the stream, not Tensor::to, which would
+// come back here), finds the first bad element exactly as the CPU does
+// (smallest position, its value) and calls on_bad(pos, value, note), so
+// the message is the CPU's word for word plus a note saying where and when
+// it was detected. There is no poll at registration; the one exception is
+// a registration that finds all kMaxPendingChecks flags in use (that many
+// checked calls without a host synchronisation): it synchronises the
+// stream and reads the whole queue first, so it may throw an earlier
+// call's error.
+//
+// Memory. An entry keeps its index tensor allocated until the entry is
+// read: in a training loop that synchronises once per step (loss.item())
+// that is one step's indices (token ids, targets), small next to the
+// activations; without any synchronisation at most kMaxPendingChecks index
+// tensors. An index tensor modified in place after the call and before the
+// report may be reported with its new value (or, if no bad value is left,
+// as an IndexError saying so).
 //
 // Between the call and the report, kernels downstream run with the bad
 // indices: each consumer kernel skips an out-of-range index (zeros in the
@@ -38,8 +54,9 @@
 // is touched.
 //
 // SIRS_CUDA_SYNC_CHECKS=1 in the environment (read once) or
-// set_cuda_sync_checks(true) (tensor/device.h) makes every registration
-// wait for its record and throw at the call, as before: for debugging.
+// set_cuda_sync_checks(true) (tensor/device.h) makes every checked call
+// read the queue, then wait for its own kernel and throw at the call, as
+// before: for debugging.
 //
 // Host part: no CUDA types, so autograd files can include it; the
 // functions exist only in a build with CUDA (call them inside SIRS_IF_CUDA).
@@ -47,14 +64,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace sirs {
 
-// Words of a check record: pos, value, blocks_done (int64 each).
-constexpr int kCheckRecordWords = 3;
-// Registrations that may wait unread per device before the oldest is
-// waited for.
+// Flags per device: checked calls that may wait unread before a
+// registration synchronises the stream and reads them all.
 constexpr int kMaxPendingChecks = 256;
 
 // Throws the op's error for the bad element at `pos` holding `value`;
@@ -62,17 +78,38 @@ constexpr int kMaxPendingChecks = 256;
 // must throw; if it returns, a DeviceError is thrown instead.
 using DeferredCheckError = std::function<void(int64_t pos, int64_t value, const std::string& note)>;
 
-// Queues the read of `record` ([kCheckRecordWords] int64 on `device`,
-// written by a kernel already queued on cuda_stream(device)). Before that it
-// polls the queue (cuda_check_deferred(device, false)), which may throw an
-// earlier call's error. With sync checks on it waits and throws this call's
-// error here.
-void cuda_defer_check(const int64_t* record, int device, DeferredCheckError on_bad);
+// One checked call: what the host needs to rebuild the CPU's error when
+// its flag reads 1. Element j is valid when lo <= idx[j] < hi, or when
+// has_ignore and idx[j] == ignore (cross-entropy's ignore_index).
+struct DeferredIndexCheck {
+  const char* op = "";               // string literal, for the fallback message
+  const int64_t* idx = nullptr;      // [n] on the device, contiguous
+  int64_t n = 0;
+  int64_t lo = 0, hi = 0;
+  bool has_ignore = false;
+  int64_t ignore = 0;
+  std::shared_ptr<const void> owner;  // keeps idx's memory until the entry is read
+  DeferredCheckError on_bad;
+};
 
-// Reports the first pending bad check of `device` (see above). wait = false
-// only reads the entries whose copy has finished (stops at the first
-// unfinished one).
-void cuda_check_deferred(int device, bool wait);
+// Takes a free flag of `device` (set to 0), calls launch(flag) with its
+// device address, which must queue on cuda_stream(device) a kernel that
+// stores 1 there (device_check_fail) for any element of `check` that is
+// not valid, and queues the entry. If launch throws, the flag goes back to
+// the pool. With sync checks on, reads the pending entries first, then
+// waits for this kernel and throws its error here.
+void cuda_checked_launch(int device, DeferredIndexCheck check,
+                         const std::function<void(int32_t* flag)>& launch);
+
+// The registration count of `device`, taken before a host synchronisation
+// with its stream and handed to cuda_check_deferred after it.
+uint64_t cuda_deferred_mark(int device);
+
+// Reads the pending entries of `device` registered before `mark` (see
+// above) and throws the first one's error. Call after a
+// cudaStreamSynchronize of cuda_stream(device) that began after the mark
+// was taken.
+void cuda_check_deferred(int device, uint64_t mark);
 
 // Pending (unread) checks of `device`, for tests.
 int cuda_pending_checks(int device);
@@ -82,32 +119,13 @@ int cuda_pending_checks(int device);
 // ------------------------------------------------------------ device side
 
 #ifdef __CUDACC__
-#include <cuda_runtime.h>
-
 namespace sirs {
 
-// Records element j as bad: the record keeps the smallest such j. The fence
-// makes the atomic visible before this thread's block reports done.
-__device__ __forceinline__ void device_check_bad(int64_t* record, int64_t j) {
-  atomicMin(reinterpret_cast<unsigned long long*>(record), static_cast<unsigned long long>(j));
-  __threadfence();
-}
-
-// Every block of the check kernel calls this once, with all its threads,
-// after its last device_check_bad (no thread may have returned early). The
-// last block to arrive (ticket counting from all ones, so the first ticket
-// is 0) sees the final pos and copies idx[pos] into value: the
-// "last block" pattern (a threadfence reduction), which saves a second
-// launch or a second read back.
-__device__ __forceinline__ void device_check_finish(int64_t* record, const int64_t* idx) {
-  __syncthreads();
-  if (threadIdx.x != 0) return;
-  __threadfence();
-  auto* words = reinterpret_cast<unsigned long long*>(record);
-  unsigned long long ticket = atomicAdd(&words[2], 1ULL) + 1ULL;  // all ones + 1 wraps to 0
-  if (ticket != gridDim.x - 1ULL) return;
-  unsigned long long pos = atomicAdd(&words[0], 0ULL);  // read at the L2, after every block's min
-  if (pos != ~0ULL) record[1] = idx[pos];
+// Marks the check as failed. Every thread that finds a bad element may
+// store: all store the same 1, so no atomic and no order is needed; volatile
+// so that the store to host memory is always made.
+__device__ __forceinline__ void device_check_fail(int32_t* flag) {
+  *static_cast<volatile int32_t*>(flag) = 1;
 }
 
 }  // namespace sirs

@@ -7,11 +7,10 @@
 // Forward, embedding_forward_kernel_v1 (live): one block per row n in a
 // grid-stride loop over rows, its threads striding over E (coalesced reads
 // of the weight row and writes of the output row). The same pass checks the
-// index: a bad one records min(n) in the check record with an integer
-// atomicMin (order-independent, so the reported element is the CPU's: the
-// first), its row of out gets zeros, and the grid's last block stores the
-// bad value (kernels/cuda/deferred_check.h). The host reads the record
-// later, without a sync.
+// index: a bad one sets the check's flag (a store of 1 to mapped host
+// memory, kernels/cuda/deferred_check.h) and its row of out gets zeros. The
+// host reads the flag later, without a sync, and finds the first bad
+// element itself.
 //
 // Backward, deterministic without float atomics (a float atomicAdd would
 // make repeated indices sum in a run-dependent order):
@@ -74,12 +73,12 @@ __device__ __forceinline__ double mul_rn(double a, double b) { return __dmul_rn(
 
 template <class T>
 static __global__ void embedding_forward_kernel_v1(const T* weight, const int64_t* idx, int64_t N,
-                                                   int64_t E, int64_t V, T* out, int64_t* check) {
+                                                   int64_t E, int64_t V, T* out, int32_t* flag) {
   for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
     int64_t v = idx[n];
     T* dst = out + n * E;
     if (v < 0 || v >= V) {  // uniform over the block: every thread read the same v
-      if (threadIdx.x == 0) device_check_bad(check, n);
+      if (threadIdx.x == 0) device_check_fail(flag);
       // Zeros, not stale memory: later ops run on this row before the
       // error is reported.
       for (int64_t e = threadIdx.x; e < E; e += blockDim.x) dst[e] = T(0);
@@ -88,7 +87,6 @@ static __global__ void embedding_forward_kernel_v1(const T* weight, const int64_
     const T* src = weight + v * E;
     for (int64_t e = threadIdx.x; e < E; e += blockDim.x) dst[e] = src[e];
   }
-  device_check_finish(check, idx);
 }
 
 // keys[i] = idx[i], or V when idx[i] is outside [0, V); values[i] = i.
@@ -134,14 +132,10 @@ static __global__ void embedding_backward_kernel_v1(const T* dout,
 
 template <class T>
 void embedding_forward_cuda(const T* weight, const int64_t* idx, int64_t N, int64_t E, int64_t V,
-                            T* out, int64_t* check, cudaStream_t stream) {
-  // All ones: pos = none (the largest value for the unsigned atomicMin),
-  // and the block ticket counter's start.
-  SIRS_CUDA_CHECK(
-      cudaMemsetAsync(check, 0xFF, kCheckRecordWords * sizeof(int64_t), stream));
+                            T* out, int32_t* flag, cudaStream_t stream) {
   if (N <= 0) return;
   embedding_forward_kernel_v1<T><<<row_blocks(N), row_threads(E), 0, stream>>>(
-      weight, idx, N, E, V, out, check);
+      weight, idx, N, E, V, out, flag);
   SIRS_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -188,9 +182,9 @@ void embedding_backward_cuda(const T* dout, const int64_t* idx, int64_t N, int64
 }
 
 template void embedding_forward_cuda<float>(const float*, const int64_t*, int64_t, int64_t, int64_t,
-                                            float*, int64_t*, cudaStream_t);
+                                            float*, int32_t*, cudaStream_t);
 template void embedding_forward_cuda<double>(const double*, const int64_t*, int64_t, int64_t,
-                                             int64_t, double*, int64_t*, cudaStream_t);
+                                             int64_t, double*, int32_t*, cudaStream_t);
 template void embedding_backward_cuda<float>(const float*, const int64_t*, int64_t, int64_t,
                                              int64_t, int64_t, float*, float, int, cudaStream_t);
 template void embedding_backward_cuda<double>(const double*, const int64_t*, int64_t, int64_t,

@@ -9,18 +9,17 @@
 namespace sirs {
 
 // out[n, :] = weight[idx[n], :], overwritten. The indices are checked on the
-// device as the rows are gathered: check (a record of
-// kernels/cuda/deferred_check.h on the device) is overwritten with the
-// smallest n whose idx[n] lies outside [0, V) and that idx[n] (pos all
-// ones when every index is valid); rows with a bad index are zeros. The
-// caller queues the record with cuda_defer_check (no sync) to raise the
-// error the CPU raises.
+// device as the rows are gathered: when some idx[n] lies outside [0, V),
+// *flag (a flag of kernels/cuda/deferred_check.h) is set to 1, else left
+// untouched; rows with a bad index are zeros. The caller launches this
+// through cuda_checked_launch (no sync), which raises the error the CPU
+// raises.
 template <class T>
 void embedding_forward_cuda(const T* weight,     // [V, E]
                             const int64_t* idx,  // [N]
                             int64_t N, int64_t E, int64_t V,
                             T* out,              // [N, E], overwritten
-                            int64_t* check,      // [kCheckRecordWords], overwritten
+                            int32_t* flag,       // [1], set to 1 on a bad index
                             cudaStream_t stream);
 
 // dweight[v, :] = beta * dweight[v, :] + sum_{n : idx[n] == v} dout[n, :] for

@@ -15,10 +15,10 @@
 //   proportion to its size (kCatBlockElems elements per block); a block finds
 //   its input by binary search in the table. Reads and writes are coalesced
 //   rows. Elements move as raw bits of their width, so every dtype works.
-// - index_check_kernel_v1: atomicMin of the position of any out-of-range
-//   index into a check record, whose last block stores the index's value
-//   (kernels/cuda/deferred_check.h); the host reads it later, without a
-//   sync, and raises the same IndexError as the CPU (autograd/index_ops.cpp).
+// - index_check_kernel_v1: any out-of-range index sets the check's flag (a
+//   store of 1 to mapped host memory, kernels/cuda/deferred_check.h); the
+//   host reads it later, without a sync, finds the first bad index itself
+//   and raises the same IndexError as the CPU (autograd/index_ops.cpp).
 //   Until then the kernels below run with the bad index, so each of them
 //   skips an index outside [0, N): zeros in the forward, nothing added in
 //   the backward.
@@ -171,13 +171,12 @@ int64_t total_width(const int64_t* widths, int count) {
 // ------------------------------------------------------------ range check
 
 static __global__ void index_check_kernel_v1(const int64_t* idx, int64_t n, int64_t size,
-                                             int64_t* check) {
+                                             int32_t* flag) {
   for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < n;
        j += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     int64_t v = idx[j];
-    if (v < 0 || v >= size) device_check_bad(check, j);
+    if (v < 0 || v >= size) device_check_fail(flag);
   }
-  device_check_finish(check, idx);
 }
 
 // x[(o * N + v) * inner + i], or 0 when v is outside [0, N) (a bad index
@@ -297,13 +296,10 @@ void cat_backward_cuda(const void* dout, int elem_bytes, void* const* dxs, const
   });
 }
 
-void index_check_cuda(const int64_t* idx, int64_t n, int64_t size, int64_t* check,
+void index_check_cuda(const int64_t* idx, int64_t n, int64_t size, int32_t* flag,
                       cudaStream_t stream) {
-  // All ones: pos = none (ULLONG_MAX, above any position, so atomicMin keeps
-  // the first bad one), and the block ticket counter's start.
-  SIRS_CUDA_CHECK(cudaMemsetAsync(check, 0xFF, kCheckRecordWords * sizeof(int64_t), stream));
-  if (n == 0) return;
-  index_check_kernel_v1<<<cuda_blocks(n, kThreads), kThreads, 0, stream>>>(idx, n, size, check);
+  if (n <= 0) return;
+  index_check_kernel_v1<<<cuda_blocks(n, kThreads), kThreads, 0, stream>>>(idx, n, size, flag);
   SIRS_CUDA_CHECK(cudaGetLastError());
 }
 

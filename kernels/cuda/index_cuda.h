@@ -31,15 +31,14 @@ void cat_backward_cuda(const void* dout,         // [outer, W]
                        int count, int64_t outer, cudaStream_t stream);
 
 // Checks idx[j] in [0, size) for all j < n on the device, without a sync:
-// check (a record of kernels/cuda/deferred_check.h on the device) is
-// overwritten with the smallest offending position j and idx[j] (pos all
-// ones when every index is in range). The caller queues the record with
-// cuda_defer_check. The kernels below skip an index outside [0, N) (zeros
+// when some idx[j] is outside, *flag (a flag of
+// kernels/cuda/deferred_check.h) is set to 1, else left untouched. The
+// caller launches this through cuda_checked_launch. The kernels below skip an index outside [0, N) (zeros
 // in the forward, nothing added in the backward), so they stay in bounds
 // when they run before the error is reported.
 void index_check_cuda(const int64_t* idx,        // [n]
                       int64_t n, int64_t size,
-                      int64_t* check,            // [kCheckRecordWords], overwritten
+                      int32_t* flag,             // [1], set to 1 on a bad index
                       cudaStream_t stream);
 
 // T: float, double, int64_t.

@@ -26,12 +26,11 @@
 //   cosine_similarity_{forward,backward}_kernel_v1: one warp per row m,
 //     lanes striding over D; the three dot products reduced by shuffles.
 // Deterministic: every output has one writer and a fixed summation order.
-// The only atomics are the integer atomicMin that records the first invalid
-// target (order-independent) and the forward's block ticket that finds the
-// last block, which stores that target's value (kernels/cuda/deferred_check.h;
-// the host reads the record later, without a sync). Until then later
-// kernels see the bad target: the reduction and the backward treat it as
-// contributing nothing (no weight[y] read, a zero gradient row).
+// No atomics. An invalid target sets the forward's check flag (a store of 1
+// to mapped host memory, kernels/cuda/deferred_check.h; the host reads it
+// later, without a sync, and finds the first invalid target itself). Until
+// then later kernels see the bad target: the reduction and the backward
+// treat it as contributing nothing (no weight[y] read, a zero gradient row).
 //
 // Tests: make test GTEST_FILTER='CudaCrossEntropy*:CudaCosine*:NNCrossEntropy*:NNCosine*'
 #include <cuda_runtime.h>
@@ -55,14 +54,14 @@ __device__ __forceinline__ double dev_exp(double v) { return exp(v); }
 
 // The loss of one element given its log-sum-exp l; xp points at x[b, 0, s]
 // and class k sits at xy[k * stride]. A target that is neither ignored nor
-// a class records e in the check record and contributes 0.
+// a class sets the check flag and contributes 0.
 template <class T>
 __device__ __forceinline__ T ce_element_loss(const T* xp, int64_t stride, T l, int64_t y,
                                              const T* weight, int64_t ignore_index, int64_t K,
-                                             int64_t e, int64_t* check) {
+                                             int32_t* flag) {
   if (y == ignore_index) return T(0);
   if (y < 0 || y >= K) {
-    device_check_bad(check, e);
+    device_check_fail(flag);
     return T(0);
   }
   T wy = weight ? weight[y] : T(1);
@@ -80,7 +79,7 @@ template <class T>
 static __global__ void cross_entropy_forward_kernel_v1(const T* logits, const int64_t* target,
                                                        const T* weight, int64_t ignore_index,
                                                        int64_t B, int64_t K, int64_t S, T* loss,
-                                                       T* lse, int64_t* check) {
+                                                       T* lse, int32_t* flag) {
   const int64_t N = B * S;
   for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < N;
        e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -95,16 +94,15 @@ static __global__ void cross_entropy_forward_kernel_v1(const T* logits, const in
     for (int64_t k = 0; k < K; ++k) sum += static_cast<double>(dev_exp(xp[k * S] - m));
     T l = m + static_cast<T>(log(sum));
     lse[e] = l;
-    loss[e] = ce_element_loss(xp, S, l, target[e], weight, ignore_index, K, e, check);
+    loss[e] = ce_element_loss(xp, S, l, target[e], weight, ignore_index, K, flag);
   }
-  device_check_finish(check, target);
 }
 
 template <class T>
 static __global__ void cross_entropy_forward_rows_kernel_v1(const T* logits, const int64_t* target,
                                                             const T* weight, int64_t ignore_index,
                                                             int64_t B, int64_t K, T* loss, T* lse,
-                                                            int64_t* check) {
+                                                            int32_t* flag) {
   const int lane = threadIdx.x & 31;
   const int64_t warps = (static_cast<int64_t>(gridDim.x) * blockDim.x) >> 5;
   // b is the same for the 32 lanes of a warp, so whole warps enter and leave
@@ -124,28 +122,22 @@ static __global__ void cross_entropy_forward_rows_kernel_v1(const T* logits, con
     if (lane == 0) {
       T l = m + static_cast<T>(log(sum));
       lse[b] = l;
-      loss[b] = ce_element_loss(xp, 1, l, target[b], weight, ignore_index, K, b, check);
+      loss[b] = ce_element_loss(xp, 1, l, target[b], weight, ignore_index, K, flag);
     }
   }
-  device_check_finish(check, target);
 }
 
 template <class T>
 void cross_entropy_forward_cuda(const T* logits, const int64_t* target, const T* weight,
                                 int64_t ignore_index, int64_t B, int64_t K, int64_t S, T* loss,
-                                T* lse, int64_t* check, cudaStream_t stream) {
-  // All ones: pos = none (the largest value for the unsigned atomicMin),
-  // and the block ticket counter's start.
-  SIRS_CUDA_CHECK(
-      cudaMemsetAsync(check, 0xFF, kCheckRecordWords * sizeof(int64_t), stream));
+                                T* lse, int32_t* flag, cudaStream_t stream) {
   if (B * S <= 0 || K <= 0) return;
-  int64_t* bad = check;
   if (S == 1) {
     cross_entropy_forward_rows_kernel_v1<T><<<warp_row_blocks(B), kThreads, 0, stream>>>(
-        logits, target, weight, ignore_index, B, K, loss, lse, bad);
+        logits, target, weight, ignore_index, B, K, loss, lse, flag);
   } else {
     cross_entropy_forward_kernel_v1<T><<<cuda_blocks(B * S, kThreads), kThreads, 0, stream>>>(
-        logits, target, weight, ignore_index, B, K, S, loss, lse, bad);
+        logits, target, weight, ignore_index, B, K, S, loss, lse, flag);
   }
   SIRS_CUDA_CHECK(cudaGetLastError());
 }
@@ -380,7 +372,7 @@ void cosine_similarity_backward_cuda(const T* a, const T* b, const T* dout, int6
 
 #define SIRS_INSTANTIATE(T)                                                                        \
   template void cross_entropy_forward_cuda<T>(const T*, const int64_t*, const T*, int64_t,         \
-                                              int64_t, int64_t, int64_t, T*, T*, int64_t*,         \
+                                              int64_t, int64_t, int64_t, T*, T*, int32_t*,         \
                                               cudaStream_t);                                       \
   template void cross_entropy_reduce_cuda<T>(const T*, const int64_t*, const T*, int64_t, int64_t, \
                                              int64_t, bool, T*, double*, int, cudaStream_t);       \

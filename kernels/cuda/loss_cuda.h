@@ -11,12 +11,11 @@
 namespace sirs {
 
 // Per-element loss and log-sum-exp, as cross_entropy_forward_cpu. Targets
-// are checked on the device in the same pass: check (a record of
-// kernels/cuda/deferred_check.h on the device) is overwritten with the
-// smallest element e whose target is neither ignore_index nor in [0, K)
-// and that target (pos all ones when every target is valid); such elements
-// get loss 0. The caller queues the record with cuda_defer_check (no sync)
-// to raise the CPU's error. The reduction and the backward below treat
+// are checked on the device in the same pass: when some target is neither
+// ignore_index nor in [0, K), *flag (a flag of
+// kernels/cuda/deferred_check.h) is set to 1, else left untouched; such
+// elements get loss 0. The caller launches this through
+// cuda_checked_launch (no sync), which raises the CPU's error. The reduction and the backward below treat
 // such a target as contributing nothing, so they stay in bounds when they
 // run before the error is reported.
 template <class T>
@@ -26,7 +25,7 @@ void cross_entropy_forward_cuda(const T* logits,        // [B, K, S]
                                 int64_t ignore_index, int64_t B, int64_t K, int64_t S,
                                 T* loss,             // [B, S], overwritten
                                 T* lse,              // [B, S], overwritten
-                                int64_t* check,      // [kCheckRecordWords], overwritten
+                                int32_t* flag,       // [1], set to 1 on a bad target
                                 cudaStream_t stream);
 
 // The reduction of the per-element losses, in double:
