@@ -406,6 +406,45 @@ constexpr int kResidentThreads = 256;
 constexpr int kResidentMaxVecs = 8;  // slots per thread: segments up to 2048 vectors
 constexpr int64_t kRereadMaxValues = 16384;  // 64 KB of float per block between its two reads
 
+// Mean and invstd of segment seg from this thread's shifted sums s, q (k
+// the shift, m values in all), as norm_stats_finalize_kernel_v1 computes
+// them; every thread of the block calls it and gets both; thread 0 stores
+// them.
+template <class T>
+__device__ __forceinline__ void block_segment_stats(double s, double q, double k, int64_t m,
+                                                    double eps, int64_t seg, T* __restrict__ mean,
+                                                    T* __restrict__ invstd, double* shared, T* mu,
+                                                    T* is) {
+  s = block_sum(s, shared);
+  q = block_sum(q, shared);
+  const double n = static_cast<double>(m);
+  const double ds = s / n;
+  double var = (q - s * ds) / n;
+  if (var < 0) var = 0;  // rounding only; NaN stays NaN
+  *mu = static_cast<T>(k + ds);
+  *is = static_cast<T>(1.0 / sqrt(var + eps));
+  if (threadIdx.x == 0) {
+    mean[seg] = *mu;
+    invstd[seg] = *is;
+  }
+}
+
+// y for vector j of a segment whose channels start at c0 (S values per
+// channel), as norm_forward_kernel_v1.
+template <class T, int V>
+__device__ __forceinline__ Pack<T, V> normalize_pack(const Pack<T, V>& v, int64_t j, int64_t c0,
+                                                     int64_t S, T mu, T is,
+                                                     const T* __restrict__ weight,
+                                                     const T* __restrict__ bias) {
+  const int64_t c = c0 + div_fast(j * V, S);
+  const T a = is * (weight ? weight[c] : T(1));
+  const T b = bias ? bias[c] : T(0);
+  Pack<T, V> o;
+#pragma unroll
+  for (int t = 0; t < V; ++t) o.v[t] = (v.v[t] - mu) * a + b;
+  return o;
+}
+
 // Segment `seg` (m values from xs) into the registers v of this block's
 // threads: vector j in thread j % blockDim.x, slot j / blockDim.x.
 template <class T, int V, int kVecs>
@@ -431,31 +470,15 @@ __device__ __forceinline__ void resident_normalize(
 #pragma unroll
   for (int u = 0; u < kVecs; ++u)
     if (static_cast<int64_t>(u) * blockDim.x + threadIdx.x < nvec) add_shifted<T, V>(v[u], k, s, q);
-  s = block_sum(s, shared);
-  q = block_sum(q, shared);
-  const double n = static_cast<double>(m);
-  const double ds = s / n;
-  double var = (q - s * ds) / n;
-  if (var < 0) var = 0;  // rounding only; NaN stays NaN
-  const T mu = static_cast<T>(k + ds);
-  const T is = static_cast<T>(1.0 / sqrt(var + eps));
-  if (threadIdx.x == 0) {
-    mean[seg] = mu;
-    invstd[seg] = is;
-  }
+  T mu, is;
+  block_segment_stats<T>(s, q, k, m, eps, seg, mean, invstd, shared, &mu, &is);
   const int64_t c0 = (seg % G) * K;
 #pragma unroll
   for (int u = 0; u < kVecs; ++u) {
     const int64_t j = static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
-    if (j < nvec) {
-      const int64_t c = c0 + div_fast(j * V, S);
-      const T a = is * (weight ? weight[c] : T(1));
-      const T b = bias ? bias[c] : T(0);
-      Pack<T, V> o;
-#pragma unroll
-      for (int t = 0; t < V; ++t) o.v[t] = (v[u].v[t] - mu) * a + b;
-      store_pack<T, V>(out + seg * m + j * V, o);
-    }
+    if (j < nvec)
+      store_pack<T, V>(out + seg * m + j * V,
+                       normalize_pack<T, V>(v[u], j, c0, S, mu, is, weight, bias));
   }
 }
 
@@ -544,29 +567,13 @@ static __global__ void group_norm_forward_reread_kernel_v1(
       for (int u = 0; u < kUnroll; ++u) add_shifted<T, V>(p[u], k, s, q);
     }
     for (; j < nvec; j += step) add_shifted<T, V>(load_pack<T, V>(xs + j * V), k, s, q);
-    s = block_sum(s, shared);
-    q = block_sum(q, shared);
-    const double n = static_cast<double>(m);
-    const double ds = s / n;
-    double var = (q - s * ds) / n;
-    if (var < 0) var = 0;  // rounding only; NaN stays NaN
-    const T mu = static_cast<T>(k + ds);
-    const T is = static_cast<T>(1.0 / sqrt(var + eps));
-    if (threadIdx.x == 0) {
-      mean[seg] = mu;
-      invstd[seg] = is;
-    }
+    T mu, is;
+    block_segment_stats<T>(s, q, k, m, eps, seg, mean, invstd, shared, &mu, &is);
     const int64_t c0 = (seg % G) * K;
-    for (j = threadIdx.x; j < nvec; j += step) {
-      const Pack<T, V> v = load_pack<T, V>(xs + j * V);
-      const int64_t c = c0 + div_fast(j * V, S);
-      const T a = is * (weight ? weight[c] : T(1));
-      const T b = bias ? bias[c] : T(0);
-      Pack<T, V> o;
-#pragma unroll
-      for (int t = 0; t < V; ++t) o.v[t] = (v.v[t] - mu) * a + b;
-      store_pack<T, V>(out + seg * m + j * V, o);
-    }
+    for (j = threadIdx.x; j < nvec; j += step)
+      store_pack<T, V>(out + seg * m + j * V,
+                       normalize_pack<T, V>(load_pack<T, V>(xs + j * V), j, c0, S, mu, is, weight,
+                                            bias));
   }
 }
 
