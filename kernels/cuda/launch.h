@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/check.h"
 #include "tensor/error.h"
 
 namespace sirs {
@@ -55,6 +56,15 @@ inline int cuda_blocks(int64_t n, int threads) {
 }
 
 #ifdef __CUDACC__
+
+// Resident blocks of `kernel` per SM at `threads` per block (at least 1):
+// the size of one wave, for launches whose blocks carry equal work.
+template <class Kernel>
+int cuda_blocks_per_sm(Kernel kernel, int threads) {
+  int n = 0;
+  SIRS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, threads, 0));
+  return n > 0 ? n : 1;
+}
 
 // Sum of v over the warp; every lane gets the result.
 template <class T>

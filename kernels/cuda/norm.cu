@@ -184,6 +184,18 @@ static __global__ void norm_stats_partial_kernel_v1(
   }
 }
 
+// Mean and biased variance of n values from their shifted sums s = sum(x -
+// k) and q = sum((x - k)^2) (see the file comment); var is clamped at 0
+// (rounding only; NaN stays NaN). The one formula of every statistics path.
+__device__ __forceinline__ void shifted_mean_var(double s, double q, double k, double n,
+                                                 double* mean, double* var) {
+  const double ds = s / n;
+  double v = (q - s * ds) / n;
+  if (v < 0) v = 0;
+  *mean = k + ds;
+  *var = v;
+}
+
 // mean[i] and var[i] (or invstd[i] = 1 / sqrt(var + eps)) from the partials,
 // added in split order. An empty segment gives NaN, as 0 / 0 on the CPU.
 template <class T>
@@ -202,12 +214,10 @@ static __global__ void norm_stats_finalize_kernel_v1(
       q += partial[(i * splits + k) * 2 + 1];
     }
     const int64_t count = L.rows * L.cols;
-    const double n = static_cast<double>(count);
     const double shift = count > 0 ? static_cast<double>(x[i * L.seg_stride]) : 0.0;
-    const double ds = s / n;
-    double var = (q - s * ds) / n;
-    if (var < 0) var = 0;  // rounding only; NaN stays NaN
-    mean[i] = static_cast<T>(shift + ds);
+    double mu, var;
+    shifted_mean_var(s, q, shift, static_cast<double>(count), &mu, &var);
+    mean[i] = static_cast<T>(mu);
     second[i] = want_invstd ? static_cast<T>(1.0 / sqrt(var + eps)) : static_cast<T>(var);
   }
 }
@@ -407,8 +417,8 @@ constexpr int kResidentMaxVecs = 8;  // slots per thread: segments up to 2048 ve
 constexpr int64_t kRereadMaxValues = 16384;  // 64 KB of float per block between its two reads
 
 // Mean and invstd of segment seg from this thread's shifted sums s, q (k
-// the shift, m values in all), as norm_stats_finalize_kernel_v1 computes
-// them; every thread of the block calls it and gets both; thread 0 stores
+// the shift, m values in all), through shifted_mean_var as the split path;
+// every thread of the block calls it and gets both; thread 0 stores
 // them.
 template <class T>
 __device__ __forceinline__ void block_segment_stats(double s, double q, double k, int64_t m,
@@ -417,11 +427,9 @@ __device__ __forceinline__ void block_segment_stats(double s, double q, double k
                                                     T* is) {
   s = block_sum(s, shared);
   q = block_sum(q, shared);
-  const double n = static_cast<double>(m);
-  const double ds = s / n;
-  double var = (q - s * ds) / n;
-  if (var < 0) var = 0;  // rounding only; NaN stays NaN
-  *mu = static_cast<T>(k + ds);
+  double md, var;
+  shifted_mean_var(s, q, k, static_cast<double>(m), &md, &var);
+  *mu = static_cast<T>(md);
   *is = static_cast<T>(1.0 / sqrt(var + eps));
   if (threadIdx.x == 0) {
     mean[seg] = *mu;
@@ -714,9 +722,8 @@ int reduce_threads(int64_t nvec_seg) {
 // thread, and at most 1024 (the finalize adds them serially).
 template <class Kernel>
 int reduce_splits(Kernel kernel, int64_t nseg, int64_t nvec_seg, int threads, int device) {
-  int per_sm = 0;
-  SIRS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, 0));
-  const int64_t resident = static_cast<int64_t>(cuda_sm_count(device)) * std::max(1, per_sm);
+  const int64_t resident =
+      static_cast<int64_t>(cuda_sm_count(device)) * cuda_blocks_per_sm(kernel, threads);
   const int64_t want = resident / nseg;
   const int64_t by_work = nvec_seg / (static_cast<int64_t>(threads) * kUnroll);
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({want, by_work, 1024})));
@@ -976,9 +983,8 @@ void group_norm_forward_cuda(const T* x, const T* weight, const T* bias, T* out,
     resident_dispatch<T>(plan, [&](auto v, auto vecs) {
       auto kernel =
           group_norm_forward_pipelined_kernel_v1<T, decltype(v)::value, decltype(vecs)::value>;
-      int per_sm = 0;
-      SIRS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, plan.threads, 0));
-      const int64_t resident = static_cast<int64_t>(cuda_sm_count(device)) * std::max(1, per_sm);
+      const int64_t resident =
+          static_cast<int64_t>(cuda_sm_count(device)) * cuda_blocks_per_sm(kernel, plan.threads);
       kernel<<<static_cast<int>(std::min(nseg, resident)), plan.threads, 0, stream>>>(
           x, weight, bias, out, mean, invstd, nseg, m, G, K, S, eps);
     });

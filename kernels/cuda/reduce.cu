@@ -333,14 +333,6 @@ static __global__ void max_backward_kernel_v1(T* __restrict__ dinp,        // [o
   }
 }
 
-// Resident blocks of `kernel` per SM at `threads` per block (at least 1).
-template <class Kernel>
-int blocks_per_sm(Kernel kernel, int threads) {
-  int n = 0;
-  SIRS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, threads, 0));
-  return n > 0 ? n : 1;
-}
-
 int grid_for(int64_t blocks) {
   if (blocks < 1) blocks = 1;
   return static_cast<int>(blocks < kMaxGrid ? blocks : kMaxGrid);
@@ -389,11 +381,11 @@ void reduce_launch(const Op& op, const T* in, int64_t outer, int64_t reduce, int
   // into 1280 blocks where ~660 fit: 66 % of the copy bandwidth).
   int per_sm = 0;
   if (inner == 1)
-    per_sm = blocks_per_sm(reduce_rows_block_kernel_v1<Op, T>, kThreads);
+    per_sm = cuda_blocks_per_sm(reduce_rows_block_kernel_v1<Op, T>, kThreads);
   else if (vec)
-    per_sm = blocks_per_sm(reduce_cols_kernel_v2<Op, T, W>, kThreads);
+    per_sm = cuda_blocks_per_sm(reduce_cols_kernel_v2<Op, T, W>, kThreads);
   else
-    per_sm = blocks_per_sm(reduce_cols_kernel_v2<Op, T, 1>, kThreads);
+    per_sm = cuda_blocks_per_sm(reduce_cols_kernel_v2<Op, T, 1>, kThreads);
   int64_t target = static_cast<int64_t>(cuda_sm_count(device)) * per_sm;
   int64_t min_piece = static_cast<int64_t>(by) * kMinPerThread;
   int64_t nsplit = 1;
