@@ -5,6 +5,9 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "kernels/cuda/check.h"
 #include "tensor/error.h"
@@ -58,12 +61,22 @@ inline int cuda_blocks(int64_t n, int threads) {
 #ifdef __CUDACC__
 
 // Resident blocks of `kernel` per SM at `threads` per block (at least 1):
-// the size of one wave, for launches whose blocks carry equal work.
+// the size of one wave, for launches whose blocks carry equal work. Asked
+// of the runtime once per (kernel, threads, current device), then cached:
+// the reductions that use it run several times per training step.
 template <class Kernel>
 int cuda_blocks_per_sm(Kernel kernel, int threads) {
+  static std::mutex mutex;
+  static std::map<std::tuple<const void*, int, int>, int> cache;
+  int device = 0;
+  SIRS_CUDA_CHECK(cudaGetDevice(&device));
+  const auto key = std::make_tuple(reinterpret_cast<const void*>(kernel), threads, device);
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
   int n = 0;
   SIRS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, threads, 0));
-  return n > 0 ? n : 1;
+  return cache[key] = n > 0 ? n : 1;
 }
 
 // Sum of v over the warp; every lane gets the result.
