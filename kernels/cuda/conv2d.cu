@@ -305,9 +305,9 @@ std::unique_ptr<CudaBuffer> zeroed_scratch(cudnnHandle_t h, int device, size_t b
 }
 
 // SIRS_CUDNN_LOG=1 in the environment: every algorithm choice is written to
-// stderr, with Find's candidates (algorithm number and math type as in
-// cudnn_cnn.h, time, workspace, status), for profiling and for telling
-// numeric differences between runs apart.
+// stderr, with the last Find round's candidates (algorithm number and math
+// type as in cudnn_cnn.h, time, workspace, status), for profiling and for
+// telling numeric differences between runs apart.
 bool cudnn_log_enabled() {
   static const bool on = [] {
     const char* v = std::getenv("SIRS_CUDNN_LOG");
