@@ -23,6 +23,7 @@
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/conv2d_cuda.h"
+#include "kernels/cuda/embedding_cuda.h"
 #include "kernels/cuda/norm_cuda.h"
 #include "layers/optim.h"
 #include "tensor/random.h"
@@ -252,6 +253,24 @@ std::vector<Case> cases() {
                  return std::function<void()>([=] { embedding(w, idx); });
                },
                2 * 4 * 128 * 32 * 300.0});
+  // Each version of the embedding forward launcher (kernels/cuda/embedding_cuda.h),
+  // with the same rows and indices; scripts/gpu_table.py compares them to
+  // PyTorch's embedding row.
+  for (int ver = 1; ver <= kEmbeddingForwardCudaVersions; ++ver)
+    v.push_back({"cuda/embedding_v" + std::to_string(ver) + "/10000x300_128x32",
+                 [=] {
+                   Tensor w = gpu_randn({10000, 300}, 1);
+                   Generator g(5);
+                   Tensor idx = randint(0, 10000, {128, 32}, DType::I64, &g).to(kGpu);
+                   Tensor out = empty({128 * 32, 300}, Options(DType::F32, kGpu));
+                   Tensor flag = zeros({1}, Options(DType::I32, kGpu));
+                   return std::function<void()>([=] {
+                     embedding_forward_cuda<float>(w.data<float>(), idx.data<int64_t>(), 128 * 32,
+                                                   300, 10000, out.data<float>(),
+                                                   flag.data<int32_t>(), cuda_stream(0), ver);
+                   });
+                 },
+                 2 * 4 * 128 * 32 * 300.0});
   for (int64_t n : {int64_t{1024}, int64_t{4096}}) {
     v.push_back({"cuda/matmul/" + label({n, n, n}), [=] {
                    Tensor a = gpu_randn({n, n}, 1), b = gpu_randn({n, n}, 2);

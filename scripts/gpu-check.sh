@@ -19,7 +19,7 @@
 #              libraries they load); saves the device minutes of a build.
 # --out DIR    where logs and JSON go (default gpu-check-out).
 # GPU_CHECK_SUITES="A B": run only these test suites.
-# GPU_CHECK_EXTRA="cmd": a shell command run last (see the end of the file).
+# GPU_CHECK_EXTRA="cmd": a shell command run last, also with --tests-only (see run_extra).
 # GPU_CHECK_TEST_SECONDS (default 300): suites not started by then are
 #              reported as not run, so the benchmarks and the table still come.
 # --arch N     CUDA architecture (default 90: H100/H200).
@@ -154,7 +154,18 @@ grep -E '^\[parity\]' "$out/tests.log" >"$out/parity.txt" || true
 grep -E '^\[  FAILED  \] [A-Za-z]+\.[A-Za-z]' "$out/tests.log" | sort -u | head -60
 awk '/^tests: /{p+=$2; f+=$4; s+=$6} END{printf "tests: %d passed, %d failed, %d skipped (all suites)\n", p, f, s}' "$out/tests.log" | tee -a "$out/tests.log"
 
+# GPU_CHECK_EXTRA: one more shell command, run last with the same binaries
+# ($bin) and library path, its output in $out/extra.log (a one-off probe
+# without a second device session; with --tests-only it runs after the tests).
+run_extra() {
+  if [ -n "${GPU_CHECK_EXTRA:-}" ]; then
+    stamp "extra: $GPU_CHECK_EXTRA"
+    eval "$GPU_CHECK_EXTRA" 2>&1 | tee "$out/extra.log"
+  fi
+}
+
 if [ "$tests_only" = 1 ]; then
+  run_extra
   stamp "done: status $status (logs in $out)"
   exit $status
 fi
@@ -182,12 +193,6 @@ tail -25 "$out/sirs_bench.log" 2>/dev/null
 stamp "table"
 python3 scripts/gpu_table.py --ours "$out/ours.json" --torch "$out/torch.json" \
   --tests "$out/tests.log" | tee "$out/table.txt"
-# GPU_CHECK_EXTRA: one more shell command, run last with the same binaries
-# ($bin) and library path, its output in $out/extra.log (a one-off probe
-# without a second device session).
-if [ -n "${GPU_CHECK_EXTRA:-}" ]; then
-  stamp "extra: $GPU_CHECK_EXTRA"
-  eval "$GPU_CHECK_EXTRA" 2>&1 | tee "$out/extra.log"
-fi
+run_extra
 stamp "done: status $status (logs in $out)"
 exit $status

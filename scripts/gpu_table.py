@@ -13,6 +13,8 @@ ours / baseline (< 1: ours is faster) and whether the issue's target holds:
       twin; the forward both as the autograd op and as the bare launcher,
       conv2d_fwd_launcher), else informational against PyTorch;
   matmul, Adam: informational against PyTorch.
+A numbered version of an op (embedding_v2) is held to its op's target,
+against PyTorch's row for the op.
 
   python3 scripts/gpu_table.py --ours ours.json --torch torch.json [--tests tests.log] [--md]
 """
@@ -21,8 +23,7 @@ import json
 import re
 
 BANDWIDTH = ("add", "add_channel_bias", "relu", "sigmoid", "sum_all", "sum_dim0", "sum_dim1",
-             "softmax", "batch_norm_train", "group_norm", "group_norm_v1", "group_norm_v2",
-             "group_norm_v3", "group_norm_v4")
+             "softmax", "batch_norm_train", "group_norm")
 VS_TORCH = ("max_pool2d_3x3s2", "adaptive_avg_pool2d_1", "upsample_bilinear_x4",
             "upsample_bilinear_x4_backward", "cross_entropy", "embedding")
 
@@ -71,7 +72,11 @@ def main():
         if "error" in v:
             rows.append((op, shape, "error", "", "", v["error"][:40], "FAIL"))
             continue
-        base_name, base_ms = "torch", tms.get(key)
+        # A numbered version of an op (embedding_v2) against PyTorch's op.
+        version = re.fullmatch(r"(.+)_v\d+", op)
+        base_op = version.group(1) if version else op
+        torch_op = base_op if base_op in VS_TORCH else op
+        base_name, base_ms = "torch", tms.get(f"cuda/{torch_op}/{shape}")
         if op.startswith("conv2d") and v.get("twin_ms"):
             base_name, base_ms = "cudnn", v["twin_ms"]
         ratio = v["ms"] / base_ms if base_ms else None
@@ -79,10 +84,10 @@ def main():
                 f"{v['gflops']:7.0f} GFLOP/s" if v.get("gflops") else "")
         if op == "copy_d2d":
             crit, ok = "reference", None
-        elif op in BANDWIDTH and copy_gbs and v.get("gbs"):
+        elif base_op in BANDWIDTH and copy_gbs and v.get("gbs"):
             frac = v["gbs"] / copy_gbs
             crit, ok = f">=70% copy bw ({100 * frac:.0f}%)", frac >= 0.7
-        elif op in VS_TORCH:
+        elif torch_op in VS_TORCH:
             crit, ok = "<= torch", (ratio is not None and ratio <= 1.0)
         elif op.startswith("conv2d") and base_name == "cudnn":
             crit, ok = "< 1.05 x cudnn", ratio is not None and ratio < 1.05

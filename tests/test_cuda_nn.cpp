@@ -317,6 +317,76 @@ TEST(CudaEmbedding, BackwardAccumulatesWithBeta) {
     expect_same_values(got.to_vector(), want.to_vector(), "beta " + std::to_string(beta));
   }
 }
+
+// Every forward version through its launcher: version 2 copies rows in the
+// widest word (16, 8 or 4 bytes) that divides the row's bytes and both
+// addresses, so the cases cover each word size, a misaligned weight
+// pointer, more rows than one grid holds, bad indices (zero rows, flag
+// set) and E = 0.
+TEST(CudaEmbedding, EveryForwardVersionEveryWordSize) {
+  SIRS_REQUIRE_CUDA();
+  struct Case {
+    DType dt;
+    int64_t V, E, N;
+    int64_t weight_offset;  // elements: 1 makes the weight pointer misaligned
+    bool bad;               // put out-of-range indices at a few positions
+  };
+  const std::vector<Case> cases = {
+      {DType::F32, 1000, 300, 4096, 0, false},   // 16-byte words (the bench's rows)
+      {DType::F32, 97, 302, 777, 0, true},       // 1208 bytes: 8-byte words
+      {DType::F32, 97, 301, 513, 0, false},      // 4-byte words
+      {DType::F32, 64, 300, 300, 1, true},       // misaligned weight: 4-byte words
+      {DType::F64, 50, 9, 1000, 0, false},       // 72 bytes: 8-byte words
+      {DType::F64, 50, 10, 1000, 0, true},       // 80 bytes: 16-byte words
+      {DType::F32, 10, 4, 4'200'000, 0, false},  // more rows than the grid: the stride loop
+      {DType::F32, 10, 0, 33, 0, true},          // nothing to copy, indices still checked
+  };
+  const Device gpu = Device::cuda();
+  uint64_t seed = 440;
+  for (const Case& c : cases) {
+    Generator g(seed++);
+    Tensor flat = randn({c.V * c.E + c.weight_offset}, c.dt, &g);
+    std::vector<double> idx = randint(0, c.V, {c.N}, DType::I64, &g).to_vector();
+    std::vector<int64_t> bad_at;
+    if (c.bad) bad_at = {0, c.N / 2, c.N - 1};
+    for (int64_t i = 0; i < static_cast<int64_t>(bad_at.size()); ++i)
+      idx[bad_at[i]] = i % 2 ? -1.0 : static_cast<double>(c.V + i);
+    std::vector<double> wv = flat.to_vector(), want(c.N * c.E, 0.0);
+    for (int64_t n = 0; n < c.N; ++n) {
+      const int64_t v = static_cast<int64_t>(idx[n]);
+      if (v < 0 || v >= c.V) continue;
+      for (int64_t e = 0; e < c.E; ++e) want[n * c.E + e] = wv[c.weight_offset + v * c.E + e];
+    }
+    Tensor fg = flat.to(gpu), ig = from_vector(idx, {c.N}, DType::I64).to(gpu);
+    for (int ver = 1; ver <= kEmbeddingForwardCudaVersions; ++ver) {
+      const std::string what = "version " + std::to_string(ver) + " " + dtype_name(c.dt) +
+                               " V=" + std::to_string(c.V) + " E=" + std::to_string(c.E) +
+                               " N=" + std::to_string(c.N) + " offset " +
+                               std::to_string(c.weight_offset);
+      Tensor out = full({c.N, c.E}, 7.0, Options(c.dt, gpu));  // stale values to overwrite
+      Tensor flag = zeros({1}, Options(DType::I32, gpu));
+      if (c.dt == DType::F32)
+        embedding_forward_cuda<float>(fg.data<float>() + c.weight_offset, ig.data<int64_t>(), c.N,
+                                      c.E, c.V, out.data<float>(), flag.data<int32_t>(),
+                                      cuda_stream(0), ver);
+      else
+        embedding_forward_cuda<double>(fg.data<double>() + c.weight_offset, ig.data<int64_t>(), c.N,
+                                       c.E, c.V, out.data<double>(), flag.data<int32_t>(),
+                                       cuda_stream(0), ver);
+      expect_same_values(out.to_vector(), want, what);
+      EXPECT_EQ(flag.to_vector()[0], c.bad ? 1.0 : 0.0) << what << ": the check's flag";
+    }
+  }
+  Tensor w = zeros({4, 4}, Options(DType::F32, gpu)), out = empty({1, 4}, Options(DType::F32, gpu));
+  Tensor idx = zeros({1}, Options(DType::I64, gpu)), flag = zeros({1}, Options(DType::I32, gpu));
+  expect_error<ValueError>(
+      [&] {
+        embedding_forward_cuda<float>(w.data<float>(), idx.data<int64_t>(), 1, 4, 4,
+                                      out.data<float>(), flag.data<int32_t>(), cuda_stream(0),
+                                      kEmbeddingForwardCudaVersions + 1);
+      },
+      {"embedding_forward_cuda", "version 3"});
+}
 #endif
 
 TEST(CudaEmbedding, NonContiguousIndicesAndFloat64) {

@@ -347,6 +347,16 @@ TEST(CudaGroupNorm, EveryForwardVersionMatchesTheCpu) {
       {{300, 64, 8, 8}, 32},  // 128 values per group, 9600 groups: every version's path
       {{200, 12, 5, 7}, 4},   // S = 35: scalar loads
       {{2, 8, 32, 33}, 1},    // 8448 values, 2 groups: falls back to the split path
+      // Version 5's ring: several segments per block, so every stage is
+      // reused (the bench's shape; 2048 short segments; 360 vectors for 384
+      // threads, 400 segments).
+      {{32, 256, 32, 32}, 32},
+      {{256, 64, 16, 16}, 8},
+      {{100, 48, 10, 12}, 4},
+      // Version 6's clusters: 1400 vectors over 4 blocks (a short last
+      // part), and 4096 vectors over 8.
+      {{10, 30, 20, 28}, 3},
+      {{6, 64, 32, 32}, 4},
   };
   uint64_t seed = 170;
   for (const Case& c : cases) {

@@ -4,13 +4,24 @@
 //   out[n, :]     = weight[idx[n], :]
 //   dweight[v, :] = beta * dweight[v, :] + sum_{idx[n] == v} dout[n, :]   (v != padding_idx)
 //
-// Forward, embedding_forward_kernel_v1 (live): one block per row n in a
-// grid-stride loop over rows, its threads striding over E (coalesced reads
-// of the weight row and writes of the output row). The same pass checks the
-// index: a bad one sets the check's flag (a store of 1 to mapped host
-// memory, kernels/cuda/deferred_check.h) and its row of out gets zeros. The
-// host reads the flag later, without a sync, and finds the first bad
-// element itself.
+// Forward. Both versions check the index in the same pass: a bad one sets
+// the check's flag (a store of 1 to mapped host memory,
+// kernels/cuda/deferred_check.h) and its row of out gets zeros. The host
+// reads the flag later, without a sync, and finds the first bad element
+// itself.
+//   embedding_forward_kernel_v1: one block per row n in a grid-stride loop
+//     over rows, its threads striding over E with loads of one element. A
+//     row of E = 300 floats keeps 300 of the block's 256 threads busy over
+//     two steps, and each block waits for two dependent DRAM round trips
+//     (its index, then its weight row): at 4096 rows, about four waves of
+//     those latencies (11 us on an H200 where PyTorch takes 7).
+//   embedding_forward_kernel_v2 (live): one warp per row, 8 rows per block,
+//     a grid-stride loop over rows by warps, so a batch of token ids is one
+//     wave. The row is copied as raw words of the widest size (16, 8 or 4
+//     bytes) that divides the row's bytes and the alignment of both
+//     pointers: E = 300 floats are 75 16-byte words, and each lane issues
+//     its (up to 4) loads before its stores, so a warp has its whole row in
+//     flight at once. 7.1 us on the H200 (PyTorch 7.2 us), docs/PERF.md.
 //
 // Backward, deterministic without float atomics (a float atomicAdd would
 // make repeated indices sum in a run-dependent order):
@@ -89,6 +100,48 @@ static __global__ void embedding_forward_kernel_v1(const T* weight, const int64_
   }
 }
 
+// Row copies in words of type W (uint4, uint2, or unsigned int: the row's
+// bytes are a whole number of them); Ew = words per row.
+template <class W>
+static __global__ void embedding_forward_kernel_v2(const W* __restrict__ weight,
+                                                   const int64_t* __restrict__ idx, int64_t N,
+                                                   int64_t Ew, int64_t V, W* __restrict__ out,
+                                                   int32_t* flag) {
+  constexpr int kUnroll = 4;
+  const int lane = threadIdx.x & 31;
+  const int64_t warps = static_cast<int64_t>(gridDim.x) * (blockDim.x / 32);
+  for (int64_t n = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32; n < N;
+       n += warps) {
+    const int64_t v = idx[n];  // one address for the whole warp: a broadcast
+    W* dst = out + n * Ew;
+    if (v < 0 || v >= V) {  // uniform over the warp
+      if (lane == 0) device_check_fail(flag);
+      for (int64_t e = lane; e < Ew; e += 32) dst[e] = W{};  // all-zero bits: 0.0
+      continue;
+    }
+    const W* src = weight + v * Ew;
+    for (int64_t base = lane; base < Ew; base += 32 * kUnroll) {
+      W r[kUnroll];
+#pragma unroll
+      for (int k = 0; k < kUnroll; ++k)
+        if (base + 32 * k < Ew) r[k] = __ldg(src + base + 32 * k);
+#pragma unroll
+      for (int k = 0; k < kUnroll; ++k)
+        if (base + 32 * k < Ew) dst[base + 32 * k] = r[k];
+    }
+  }
+}
+
+template <class W>
+static void launch_embedding_forward_v2(const void* weight, const int64_t* idx, int64_t N,
+                                        int64_t row_bytes, int64_t V, void* out, int32_t* flag,
+                                        cudaStream_t stream) {
+  constexpr int kThreads = 256;  // 8 warps, 8 rows at a time
+  embedding_forward_kernel_v2<W><<<cuda_blocks(N, kThreads / 32), kThreads, 0, stream>>>(
+      static_cast<const W*>(weight), idx, N, row_bytes / static_cast<int64_t>(sizeof(W)), V,
+      static_cast<W*>(out), flag);
+}
+
 // keys[i] = idx[i], or V when idx[i] is outside [0, V); values[i] = i.
 static __global__ void embedding_keys_kernel_v1(const int64_t* idx, int64_t N, int64_t V,
                                                 unsigned long long* keys, int64_t* values) {
@@ -132,10 +185,28 @@ static __global__ void embedding_backward_kernel_v1(const T* dout,
 
 template <class T>
 void embedding_forward_cuda(const T* weight, const int64_t* idx, int64_t N, int64_t E, int64_t V,
-                            T* out, int32_t* flag, cudaStream_t stream) {
+                            T* out, int32_t* flag, cudaStream_t stream, int version) {
+  SIRS_CHECK(version >= 1 && version <= kEmbeddingForwardCudaVersions, ValueError,
+             "embedding_forward_cuda: version ", version, " is not in [1, ",
+             kEmbeddingForwardCudaVersions, "]");
   if (N <= 0) return;
-  embedding_forward_kernel_v1<T><<<row_blocks(N), row_threads(E), 0, stream>>>(
-      weight, idx, N, E, V, out, flag);
+  if (version == 1) {
+    embedding_forward_kernel_v1<T>
+        <<<row_blocks(N), row_threads(E), 0, stream>>>(weight, idx, N, E, V, out, flag);
+  } else {
+    // The widest word that divides the row's bytes and both addresses.
+    const int64_t row_bytes = E * static_cast<int64_t>(sizeof(T));
+    const auto fits = [&](int64_t w) {
+      return row_bytes % w == 0 && reinterpret_cast<uintptr_t>(weight) % w == 0 &&
+             reinterpret_cast<uintptr_t>(out) % w == 0;
+    };
+    if (fits(16))
+      launch_embedding_forward_v2<uint4>(weight, idx, N, row_bytes, V, out, flag, stream);
+    else if (fits(8))
+      launch_embedding_forward_v2<uint2>(weight, idx, N, row_bytes, V, out, flag, stream);
+    else
+      launch_embedding_forward_v2<unsigned int>(weight, idx, N, row_bytes, V, out, flag, stream);
+  }
   SIRS_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -182,9 +253,9 @@ void embedding_backward_cuda(const T* dout, const int64_t* idx, int64_t N, int64
 }
 
 template void embedding_forward_cuda<float>(const float*, const int64_t*, int64_t, int64_t, int64_t,
-                                            float*, int32_t*, cudaStream_t);
+                                            float*, int32_t*, cudaStream_t, int);
 template void embedding_forward_cuda<double>(const double*, const int64_t*, int64_t, int64_t,
-                                             int64_t, double*, int32_t*, cudaStream_t);
+                                             int64_t, double*, int32_t*, cudaStream_t, int);
 template void embedding_backward_cuda<float>(const float*, const int64_t*, int64_t, int64_t,
                                              int64_t, int64_t, float*, float, int, cudaStream_t);
 template void embedding_backward_cuda<double>(const double*, const int64_t*, int64_t, int64_t,

@@ -8,6 +8,13 @@
 
 namespace sirs {
 
+// Versions of the forward (kernels/cuda/embedding.cu says how each works);
+// every one stays callable for tests and bench/bench_cuda.cpp, and
+// kEmbeddingForwardCudaVersion is the live one (docs/PERF.md has the
+// measurements).
+constexpr int kEmbeddingForwardCudaVersions = 2;
+constexpr int kEmbeddingForwardCudaVersion = 2;
+
 // out[n, :] = weight[idx[n], :], overwritten. The indices are checked on the
 // device as the rows are gathered: when some idx[n] lies outside [0, V),
 // *flag (a flag of kernels/cuda/deferred_check.h) is set to 1, else left
@@ -20,7 +27,7 @@ void embedding_forward_cuda(const T* weight,     // [V, E]
                             int64_t N, int64_t E, int64_t V,
                             T* out,              // [N, E], overwritten
                             int32_t* flag,       // [1], set to 1 on a bad index
-                            cudaStream_t stream);
+                            cudaStream_t stream, int version = kEmbeddingForwardCudaVersion);
 
 // dweight[v, :] = beta * dweight[v, :] + sum_{n : idx[n] == v} dout[n, :] for
 // v != padding_idx; the padding row is only scaled by beta (beta = 0

@@ -60,22 +60,23 @@ inline int cuda_blocks(int64_t n, int threads) {
 
 #ifdef __CUDACC__
 
-// Resident blocks of `kernel` per SM at `threads` per block (at least 1):
-// the size of one wave, for launches whose blocks carry equal work. Asked
-// of the runtime once per (kernel, threads, current device), then cached:
-// the reductions that use it run several times per training step.
+// Resident blocks of `kernel` per SM at `threads` per block and `smem`
+// bytes of dynamic shared memory (at least 1): the size of one wave, for
+// launches whose blocks carry equal work. Asked of the runtime once per
+// (kernel, threads, smem, current device), then cached: the reductions
+// that use it run several times per training step.
 template <class Kernel>
-int cuda_blocks_per_sm(Kernel kernel, int threads) {
+int cuda_blocks_per_sm(Kernel kernel, int threads, size_t smem = 0) {
   static std::mutex mutex;
-  static std::map<std::tuple<const void*, int, int>, int> cache;
+  static std::map<std::tuple<const void*, int, size_t, int>, int> cache;
   int device = 0;
   SIRS_CUDA_CHECK(cudaGetDevice(&device));
-  const auto key = std::make_tuple(reinterpret_cast<const void*>(kernel), threads, device);
+  const auto key = std::make_tuple(reinterpret_cast<const void*>(kernel), threads, smem, device);
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   int n = 0;
-  SIRS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, threads, 0));
+  SIRS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, threads, smem));
   return cache[key] = n > 0 ? n : 1;
 }
 

@@ -35,11 +35,18 @@
 // kGroupNormForwardCudaVersion is live): the split path below (1), a
 // segment of up to 2048 vectors held in one block's registers (2: one read
 // of x; group_norm_forward_resident_kernel_v1), one block per segment
-// reading it twice, the second time from L2 (3), and the resident kernel
-// walking segments with the next one loaded ahead (4). The group norm dx
-// runs resident (group_norm_backward_dx_resident_kernel_v1) when the
-// segment fits. The first H200 run of the split path reached 40 % of copy
-// bandwidth at [32, 256, 32, 32], G = 32; the others: docs/PERF.md.
+// reading it twice, the second time from L2 (3), the resident kernel
+// walking segments with the next one loaded ahead (4), a grid of resident
+// blocks streaming segments through a ring in shared memory with cp.async
+// (5: 3 stages, 512 threads; 7, live: 2 stages, 256 threads) or with bulk
+// copies of the tensor memory accelerator (8), a segment split over a
+// thread-block cluster that meets in distributed shared memory (6), and
+// two fine-grained passes, the second re-reading x from L2 (9). On the
+// H200 at [32, 256, 32, 32], G = 32 (32 KB segments), as a share of copy
+// bandwidth: 1: 39 %, 2: 59 %, 3: 57 %, 4: 54 %, 5: 62 %, 6: 46 %, 7: 64 %,
+// 8: 53 %, 9: 42 % (docs/PERF.md, third sitting). The group norm dx runs
+// resident (group_norm_backward_dx_resident_kernel_v1) when the segment
+// fits.
 //
 // Kernels (all v1, live): a split segment reduction (grid = segments x
 // splits, splits chosen to fill the GPU when there are few segments, e.g.
@@ -51,6 +58,8 @@
 // consecutive channels of one statistics segment.
 //
 // Tests: make test GTEST_FILTER='CudaBatchNorm*:CudaGroupNorm*:CudaLayerNorm*'
+#include <cooperative_groups.h>
+#include <cuda_pipeline.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -66,6 +75,8 @@
 namespace sirs {
 
 namespace {
+
+namespace cg = cooperative_groups;
 
 // Elements of T in one 16-byte load.
 template <class T>
@@ -585,6 +596,338 @@ static __global__ void group_norm_forward_reread_kernel_v1(
   }
 }
 
+// A grid of resident blocks, each walking segments seg = blockIdx.x,
+// + gridDim.x, ..., with a ring of kStages segments in shared
+// memory filled by cp.async (16-byte copies that do not hold registers):
+// while the block reduces and writes segment i, the loads of segments
+// i + 1 .. i + kStages - 1 are in flight, so every SM reads and
+// writes at the same time as a copy does. Every thread commits one copy
+// group per segment (empty past the end), so waiting until at most
+// kStages - 1 groups are pending means segment i's own copies have
+// landed; the __syncthreads after it makes every thread's copies visible,
+// and the one at the end of the step frees the stage for the load issued
+// at the top of the next step. Vector j of a segment is thread
+// j % blockDim.x's, read from shared memory twice (sums, then output).
+// Version 5 runs 3 stages and 512 threads, version 7 2 stages and 256
+// threads (more, smaller blocks per SM; one segment ahead).
+constexpr int64_t kStreamMaxStageBytes = 64 * 1024;  // 3 stages fit one block per SM
+constexpr int64_t kStreamMinVecs = 256;  // shorter segments: the per-segment barriers dominate
+
+template <class T, int V>
+__device__ __forceinline__ void stream_issue(const T* __restrict__ x, int64_t seg, int64_t nseg,
+                                             int64_t m, int64_t nvec, T* stage) {
+  if (seg < nseg)
+    for (int64_t j = threadIdx.x; j < nvec; j += blockDim.x)
+      __pipeline_memcpy_async(stage + j * V, x + seg * m + j * V, sizeof(T) * V);
+  __pipeline_commit();
+}
+
+template <class T, int V, int kStages>
+static __global__ void group_norm_forward_stream_kernel_v1(
+    const T* __restrict__ x,       // [B * G, m]
+    const T* __restrict__ weight,  // [C] or null
+    const T* __restrict__ bias,    // [C] or null
+    T* __restrict__ out,           // [B * G, m]
+    T* __restrict__ mean,          // [B * G]
+    T* __restrict__ invstd,        // [B * G]
+    int64_t nseg, int64_t m, int64_t G, int64_t K, int64_t S, double eps) {
+  extern __shared__ __align__(16) unsigned char stream_smem[];
+  T* ring = reinterpret_cast<T*>(stream_smem);  // [kStages, m]
+  __shared__ double shared[32];
+  const int64_t nvec = m / V, stride = gridDim.x;
+  for (int st = 0; st < kStages - 1; ++st)
+    stream_issue<T, V>(x, blockIdx.x + st * stride, nseg, m, nvec, ring + st * m);
+  int st = 0;  // stage of segment seg
+  for (int64_t seg = blockIdx.x; seg < nseg; seg += stride) {
+    const int ahead = (st + kStages - 1) % kStages;
+    stream_issue<T, V>(x, seg + (kStages - 1) * stride, nseg, m, nvec, ring + ahead * m);
+    __pipeline_wait_prior(kStages - 1);
+    __syncthreads();
+    const T* xs = ring + st * m;
+    const double k = static_cast<double>(xs[0]);
+    double s = 0, q = 0;
+    for (int64_t j = threadIdx.x; j < nvec; j += blockDim.x)
+      add_shifted<T, V>(load_pack<T, V>(xs + j * V), k, s, q);
+    T mu, is;
+    block_segment_stats<T>(s, q, k, m, eps, seg, mean, invstd, shared, &mu, &is);
+    const int64_t c0 = (seg % G) * K;
+    for (int64_t j = threadIdx.x; j < nvec; j += blockDim.x)
+      store_pack<T, V>(out + seg * m + j * V, normalize_pack<T, V>(load_pack<T, V>(xs + j * V), j,
+                                                                   c0, S, mu, is, weight, bias));
+    __syncthreads();
+    st = (st + 1) % kStages;
+  }
+}
+
+// Version 6: a segment split over a thread-block cluster of CL blocks
+// (Hopper: sm_90 and later), block rank r holding vectors
+// [r * chunk, (r + 1) * chunk) of it in registers. Each block reduces its
+// part, puts its two sums in its shared memory, and after a cluster
+// barrier warp 0 of every block reads the CL pairs through distributed
+// shared memory (lane r from rank r) and adds them in one fixed butterfly
+// order, so all blocks of the cluster get the same bits. Small blocks
+// (8 KB of x each at [32, 256, 32, 32], G = 32) finish at different times,
+// so each SM reads and writes at once, as the softmax's warp rows do. A
+// second barrier keeps every block alive until the others have read its
+// sums. Compiled for an older architecture the body is empty and the
+// launcher never picks it (it checks the binary's version).
+constexpr int kClusterThreads = 256;
+constexpr int kClusterMaxVecs = 4;    // register slots per thread
+constexpr int kClusterMaxBlocks = 8;  // the portable cluster size
+constexpr int64_t kClusterMinVecs = 512;
+
+template <class T, int V, int kVecs>
+static __global__ void __launch_bounds__(kClusterThreads, kVecs <= 2 ? 6 : 4)
+    group_norm_forward_cluster_kernel_v1(const T* __restrict__ x,       // [B * G, m]
+                                         const T* __restrict__ weight,  // [C] or null
+                                         const T* __restrict__ bias,    // [C] or null
+                                         T* __restrict__ out,           // [B * G, m]
+                                         T* __restrict__ mean,          // [B * G]
+                                         T* __restrict__ invstd,        // [B * G]
+                                         int64_t m, int64_t G, int64_t K, int64_t S, double eps,
+                                         int64_t chunk) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  __shared__ double shared[32];
+  __shared__ double partial[2];
+  __shared__ double total[2];
+  cg::cluster_group cluster = cg::this_cluster();
+  const unsigned rank = cluster.block_rank(), blocks = cluster.num_blocks();
+  const int64_t seg = blockIdx.x / blocks;  // a 1-D grid: clusters are consecutive blocks
+  const int64_t nvec = m / V, lo = rank * chunk, hi = min(nvec, lo + chunk);
+  const T* xs = x + seg * m;
+  Pack<T, V> v[kVecs];
+#pragma unroll
+  for (int u = 0; u < kVecs; ++u) {
+    const int64_t j = lo + static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
+    if (j < hi) v[u] = load_pack<T, V>(xs + j * V);
+  }
+  const double k = static_cast<double>(xs[0]);
+  double s = 0, q = 0;
+#pragma unroll
+  for (int u = 0; u < kVecs; ++u)
+    if (lo + static_cast<int64_t>(u) * blockDim.x + threadIdx.x < hi)
+      add_shifted<T, V>(v[u], k, s, q);
+  s = block_sum(s, shared);
+  q = block_sum(q, shared);
+  if (threadIdx.x == 0) {
+    partial[0] = s;
+    partial[1] = q;
+  }
+  cluster.sync();
+  if (threadIdx.x < 32) {
+    double a = 0, b = 0;
+    if (threadIdx.x < blocks) {
+      const double* p = cluster.map_shared_rank(partial, threadIdx.x);
+      a = p[0];
+      b = p[1];
+    }
+    a = warp_sum(a);
+    b = warp_sum(b);
+    if (threadIdx.x == 0) {
+      total[0] = a;
+      total[1] = b;
+    }
+  }
+  __syncthreads();
+  double md, var;
+  shifted_mean_var(total[0], total[1], k, static_cast<double>(m), &md, &var);
+  const T mu = static_cast<T>(md), is = static_cast<T>(1.0 / sqrt(var + eps));
+  if (rank == 0 && threadIdx.x == 0) {
+    mean[seg] = mu;
+    invstd[seg] = is;
+  }
+  const int64_t c0 = (seg % G) * K;
+#pragma unroll
+  for (int u = 0; u < kVecs; ++u) {
+    const int64_t j = lo + static_cast<int64_t>(u) * blockDim.x + threadIdx.x;
+    if (j < hi)
+      store_pack<T, V>(out + seg * m + j * V,
+                       normalize_pack<T, V>(v[u], j, c0, S, mu, is, weight, bias));
+  }
+  cluster.sync();
+#endif
+}
+
+// Version 8: as the stream kernels, one block per SM with a ring of
+// `stages` segments in shared memory, but both directions are bulk copies
+// of the Hopper tensor memory accelerator (cp.async.bulk, sm_90): thread 0
+// loads a whole segment with one instruction (completion counted in bytes
+// on the stage's mbarrier), the block normalises it in place, and thread 0
+// writes it back with one bulk store, so no thread waits on its own loads
+// or stores. Per step i (segment i of this block, stage i % stages): wait
+// for the stage's load (mbarrier phase parity (i / stages) & 1), sums,
+// normalise in place, fence the generic-proxy writes for the async proxy,
+// barrier, bulk store; then thread 0 waits until the previous step's store
+// has read its stage (wait_group.read 1) and loads segment i + stages - 1
+// into it. At any time: one stage storing, one being normalised, the
+// others loading. Compiled for an older architecture the body is empty and
+// the launcher never picks it.
+constexpr int kTmaThreads = 512;
+constexpr int kTmaMaxStages = 5;
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+template <class T, int V>
+static __global__ void __launch_bounds__(kTmaThreads)
+    group_norm_forward_tma_kernel_v1(const T* __restrict__ x,       // [B * G, m]
+                                     const T* __restrict__ weight,  // [C] or null
+                                     const T* __restrict__ bias,    // [C] or null
+                                     T* __restrict__ out,           // [B * G, m]
+                                     T* __restrict__ mean,          // [B * G]
+                                     T* __restrict__ invstd,        // [B * G]
+                                     int64_t nseg, int64_t m, int64_t G, int64_t K, int64_t S,
+                                     double eps, int stages) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  extern __shared__ __align__(128) unsigned char tma_smem[];
+  __shared__ __align__(8) uint64_t full[kTmaMaxStages];  // one mbarrier per stage
+  __shared__ double shared[32];
+  T* ring = reinterpret_cast<T*>(tma_smem);  // [stages, m]
+  const uint32_t bytes = static_cast<uint32_t>(m * sizeof(T));
+  const int64_t nvec = m / V, stride = gridDim.x;
+  auto issue_load = [&](int64_t seg, int st) {  // thread 0 only
+    const uint32_t bar = smem_addr(&full[st]);
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
+                 : "memory");
+    asm volatile(
+        "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::
+            "r"(smem_addr(ring + st * m)),
+        "l"(x + seg * m), "r"(bytes), "r"(bar)
+        : "memory");
+  };
+  if (threadIdx.x == 0) {
+    for (int st = 0; st < stages; ++st)
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full[st])) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    for (int st = 0; st < stages - 1; ++st)
+      if (blockIdx.x + st * stride < nseg) issue_load(blockIdx.x + st * stride, st);
+  }
+  __syncthreads();
+  int64_t i = 0;
+  for (int64_t seg = blockIdx.x; seg < nseg; seg += stride, ++i) {
+    const int st = static_cast<int>(i % stages);
+    const uint32_t parity = static_cast<uint32_t>((i / stages) & 1);
+    asm volatile(
+        "{\n"
+        " .reg .pred done;\n"
+        "WAIT:\n"
+        " mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+        " @!done bra WAIT;\n"
+        "}\n" ::"r"(smem_addr(&full[st])),
+        "r"(parity)
+        : "memory");
+    T* xs = ring + st * m;
+    const double k = static_cast<double>(xs[0]);
+    double s = 0, q = 0;
+    for (int64_t j = threadIdx.x; j < nvec; j += blockDim.x)
+      add_shifted<T, V>(load_pack<T, V>(xs + j * V), k, s, q);
+    T mu, is;
+    block_segment_stats<T>(s, q, k, m, eps, seg, mean, invstd, shared, &mu, &is);
+    const int64_t c0 = (seg % G) * K;
+    for (int64_t j = threadIdx.x; j < nvec; j += blockDim.x)
+      store_pack<T, V>(xs + j * V, normalize_pack<T, V>(load_pack<T, V>(xs + j * V), j, c0, S, mu,
+                                                        is, weight, bias));
+    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      asm volatile(
+          "cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;" ::"l"(out + seg * m),
+          "r"(smem_addr(xs)), "r"(bytes)
+          : "memory");
+      asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+      // The stage of the previous step is free once its store has read it.
+      asm volatile("cp.async.bulk.wait_group.read 1;" ::: "memory");
+      const int64_t next = seg + (stages - 1) * stride;
+      if (next < nseg) issue_load(next, static_cast<int>((i + stages - 1) % stages));
+    }
+  }
+  if (threadIdx.x == 0) asm volatile("cp.async.bulk.wait_group 0;" ::: "memory");
+#endif
+}
+
+// Version 9: two fine-grained passes. The first reduces parts of 512
+// vectors (8 KB of float, one block each) to shifted partial sums in a
+// scratch buffer; the second, with the same grid, has warp 0 of each block
+// add its segment's parts (lane p from part p, one fixed butterfly order:
+// every part's block gets the same bits), then re-reads its part, which
+// the first pass has just brought into L2, and writes the output. Each
+// pass streams like an elementwise kernel; the cost is a second launch
+// and x read twice, the second time from L2 when it fits there.
+constexpr int kPartThreads = 256;
+constexpr int64_t kPartVecs = 512;  // 2 per thread
+constexpr int kMaxParts = 32;       // one warp adds them
+
+template <class T, int V>
+static __global__ void __launch_bounds__(kPartThreads)
+    group_norm_part_sums_kernel_v1(const T* __restrict__ x, int64_t m, int64_t parts,
+                                   double* __restrict__ sums) {  // [nseg * parts, 2]
+  __shared__ double shared[32];
+  const int64_t seg = blockIdx.x / parts, part = blockIdx.x % parts;
+  const int64_t nvec = m / V, lo = part * kPartVecs, hi = min(nvec, lo + kPartVecs);
+  const T* xs = x + seg * m;
+  const int64_t j0 = lo + threadIdx.x, j1 = j0 + kPartThreads;
+  Pack<T, V> a, b;
+  if (j0 < hi) a = load_pack<T, V>(xs + j0 * V);
+  if (j1 < hi) b = load_pack<T, V>(xs + j1 * V);
+  const double k = static_cast<double>(xs[0]);
+  double s = 0, q = 0;
+  if (j0 < hi) add_shifted<T, V>(a, k, s, q);
+  if (j1 < hi) add_shifted<T, V>(b, k, s, q);
+  s = block_sum(s, shared);
+  q = block_sum(q, shared);
+  if (threadIdx.x == 0) {
+    sums[2 * blockIdx.x] = s;
+    sums[2 * blockIdx.x + 1] = q;
+  }
+}
+
+template <class T, int V>
+static __global__ void __launch_bounds__(kPartThreads)
+    group_norm_part_apply_kernel_v1(const T* __restrict__ x, const T* __restrict__ weight,
+                                    const T* __restrict__ bias, T* __restrict__ out,
+                                    T* __restrict__ mean, T* __restrict__ invstd, int64_t m,
+                                    int64_t G, int64_t K, int64_t S, double eps, int64_t parts,
+                                    const double* __restrict__ sums) {
+  __shared__ double total[2];
+  const int64_t seg = blockIdx.x / parts, part = blockIdx.x % parts;
+  const int64_t nvec = m / V, lo = part * kPartVecs, hi = min(nvec, lo + kPartVecs);
+  const T* xs = x + seg * m;
+  const int64_t j0 = lo + threadIdx.x, j1 = j0 + kPartThreads;
+  Pack<T, V> a, b;
+  if (j0 < hi) a = load_pack<T, V>(xs + j0 * V);
+  if (j1 < hi) b = load_pack<T, V>(xs + j1 * V);
+  if (threadIdx.x < 32) {
+    double ps = 0, pq = 0;
+    if (threadIdx.x < parts) {
+      ps = sums[2 * (seg * parts + threadIdx.x)];
+      pq = sums[2 * (seg * parts + threadIdx.x) + 1];
+    }
+    ps = warp_sum(ps);
+    pq = warp_sum(pq);
+    if (threadIdx.x == 0) {
+      total[0] = ps;
+      total[1] = pq;
+    }
+  }
+  __syncthreads();
+  double md, var;
+  shifted_mean_var(total[0], total[1], static_cast<double>(xs[0]), static_cast<double>(m), &md,
+                   &var);
+  const T mu = static_cast<T>(md), is = static_cast<T>(1.0 / sqrt(var + eps));
+  if (part == 0 && threadIdx.x == 0) {
+    mean[seg] = mu;
+    invstd[seg] = is;
+  }
+  const int64_t c0 = (seg % G) * K;
+  if (j0 < hi)
+    store_pack<T, V>(out + seg * m + j0 * V,
+                     normalize_pack<T, V>(a, j0, c0, S, mu, is, weight, bias));
+  if (j1 < hi)
+    store_pack<T, V>(out + seg * m + j1 * V,
+                     normalize_pack<T, V>(b, j1, c0, S, mu, is, weight, bias));
+}
+
 template <class T, int V, int kVecs>
 static __global__ void group_norm_backward_dx_resident_kernel_v1(
     const T* __restrict__ dout,    // [B * G, m]
@@ -894,6 +1237,159 @@ void resident_dispatch(const ResidentPlan& p, Launch&& launch) {
 
 int resident_grid(int64_t nseg) { return static_cast<int>(std::min<int64_t>(nseg, 1 << 20)); }
 
+// Version 5 (kStages 3, up to 512 threads) or 7 (2, 256) of the group norm
+// forward when the segments suit it; false: the caller falls back.
+// One group norm forward call as the version launchers below see it: the
+// launcher's arguments, the segment count and length (nseg = B * G
+// segments of m = K * S values), and whether 16-byte vectors fit (aligned
+// x and out, S % V == 0).
+template <class T>
+struct GroupNormCall {
+  const T* x;
+  const T* weight;
+  const T* bias;
+  T* out;
+  T* mean;
+  T* invstd;
+  int64_t nseg, m, G, K, S;
+  double eps;
+  bool vec;
+  int device;
+  cudaStream_t stream;
+};
+
+// The most dynamic shared memory one block of `device` may opt into.
+int max_block_smem(int device) {
+  int bytes = 0;
+  SIRS_CUDA_CHECK(cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  return bytes;
+}
+
+// Launches a ring kernel (versions 5, 7, 8) on one block per resident slot
+// (at most nseg), with `smem` bytes of dynamic shared memory and up to
+// max_threads threads (a multiple of 32 no larger than the nvec vectors
+// of a segment need).
+template <class Kernel, class... Args>
+void launch_ring(Kernel kernel, int max_threads, int64_t nvec, size_t smem, int64_t nseg,
+                 int device, cudaStream_t stream, Args... args) {
+  const int threads = static_cast<int>(std::min<int64_t>(max_threads, (nvec + 31) / 32 * 32));
+  SIRS_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(smem)));
+  const int64_t resident =
+      static_cast<int64_t>(cuda_sm_count(device)) * cuda_blocks_per_sm(kernel, threads, smem);
+  kernel<<<static_cast<int>(std::min(nseg, resident)), threads, smem, stream>>>(args...);
+  SIRS_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class T, int kStages>
+bool group_norm_stream_launch(const GroupNormCall<T>& c, int max_threads) {
+  constexpr int V = kVec<T>;
+  const int64_t stage_bytes = c.m * static_cast<int64_t>(sizeof(T));
+  const size_t smem = static_cast<size_t>(stage_bytes) * kStages;
+  if (!c.vec || c.nseg == 0 || c.m / V < kStreamMinVecs || stage_bytes > kStreamMaxStageBytes ||
+      smem > static_cast<size_t>(max_block_smem(c.device)))
+    return false;
+  launch_ring(group_norm_forward_stream_kernel_v1<T, V, kStages>, max_threads, c.m / V, smem,
+              c.nseg, c.device, c.stream, c.x, c.weight, c.bias, c.out, c.mean, c.invstd, c.nseg,
+              c.m, c.G, c.K, c.S, c.eps);
+  return true;
+}
+
+// Version 8 of the group norm forward when the device and this build
+// support bulk copies and the segments suit it; false: the caller falls back.
+template <class T>
+bool group_norm_tma_launch(const GroupNormCall<T>& c) {
+  constexpr int V = kVec<T>;
+  const int64_t stage_bytes = c.m * static_cast<int64_t>(sizeof(T));
+  // Room for the static shared memory (barriers, block sums) beside the ring.
+  const int64_t stages = std::min<int64_t>(
+      kTmaMaxStages, (max_block_smem(c.device) - 1024) / std::max<int64_t>(stage_bytes, 1));
+  // The bulk copy moves multiples of 16 bytes; its mbarrier counts under 2^20.
+  if (!c.vec || c.nseg == 0 || c.m / V < kStreamMinVecs || stage_bytes % 16 != 0 ||
+      stage_bytes >= (1 << 20) || stages < 3)
+    return false;
+  auto kernel = group_norm_forward_tma_kernel_v1<T, V>;
+  cudaFuncAttributes fa{};
+  SIRS_CUDA_CHECK(cudaFuncGetAttributes(&fa, kernel));
+  if (fa.binaryVersion < 90) return false;  // built for an architecture without bulk copies
+  launch_ring(kernel, kTmaThreads, c.m / V, static_cast<size_t>(stage_bytes * stages), c.nseg,
+              c.device, c.stream, c.x, c.weight, c.bias, c.out, c.mean, c.invstd, c.nseg, c.m, c.G,
+              c.K, c.S, c.eps, static_cast<int>(stages));
+  return true;
+}
+
+// Version 9 of the group norm forward when the segments suit it; false:
+// the caller falls back.
+template <class T>
+bool group_norm_parts_launch(const GroupNormCall<T>& c) {
+  constexpr int V = kVec<T>;
+  const int64_t nvec = c.m / V, parts = (nvec + kPartVecs - 1) / kPartVecs;
+  if (!c.vec || c.nseg == 0 || nvec < kPartVecs || parts > kMaxParts || c.nseg * parts > INT_MAX)
+    return false;
+  CudaBuffer sums(static_cast<size_t>(c.nseg * parts) * 2 * sizeof(double), c.device);
+  const int grid = static_cast<int>(c.nseg * parts);
+  group_norm_part_sums_kernel_v1<T, V>
+      <<<grid, kPartThreads, 0, c.stream>>>(c.x, c.m, parts, sums.as<double>());
+  SIRS_CUDA_CHECK(cudaGetLastError());
+  group_norm_part_apply_kernel_v1<T, V>
+      <<<grid, kPartThreads, 0, c.stream>>>(c.x, c.weight, c.bias, c.out, c.mean, c.invstd, c.m,
+                                            c.G, c.K, c.S, c.eps, parts, sums.as<double>());
+  SIRS_CUDA_CHECK(cudaGetLastError());
+  return true;
+}
+
+// Version 6 of the group norm forward when the device and this build
+// support clusters and the segments suit it; false: the caller falls back.
+template <class T>
+bool group_norm_cluster_launch(const GroupNormCall<T>& c) {
+  constexpr int V = kVec<T>;
+  const int64_t nvec = c.m / V;
+  if (!c.vec || c.nseg == 0 || nvec < kClusterMinVecs ||
+      nvec > int64_t{kClusterMaxBlocks} * kClusterThreads * kClusterMaxVecs)
+    return false;
+  // About 2 vectors per thread: blocks of 8 KB of float.
+  int64_t blocks = 2;
+  while (blocks < kClusterMaxBlocks && blocks * kClusterThreads * 2 < nvec) blocks *= 2;
+  const int64_t chunk = (nvec + blocks - 1) / blocks;
+  int vecs = 1;
+  while (int64_t{kClusterThreads} * vecs < chunk) vecs *= 2;
+  if (vecs > kClusterMaxVecs || c.nseg * blocks > INT_MAX) return false;
+  bool launched = false;
+  auto launch = [&](auto kvecs) {
+    auto kernel = group_norm_forward_cluster_kernel_v1<T, V, decltype(kvecs)::value>;
+    cudaFuncAttributes fa{};
+    SIRS_CUDA_CHECK(cudaFuncGetAttributes(&fa, kernel));
+    if (fa.binaryVersion < 90) return;  // built for an architecture without clusters
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = static_cast<unsigned>(blocks);
+    attr[0].val.clusterDim.y = 1;
+    attr[0].val.clusterDim.z = 1;
+    cudaLaunchConfig_t cfg{};
+    cfg.gridDim = dim3(static_cast<unsigned>(c.nseg * blocks));
+    cfg.blockDim = dim3(kClusterThreads);
+    cfg.dynamicSmemBytes = 0;
+    cfg.stream = c.stream;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    SIRS_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, c.x, c.weight, c.bias, c.out, c.mean, c.invstd,
+                                       c.m, c.G, c.K, c.S, c.eps, chunk));
+    launched = true;
+  };
+  switch (vecs) {
+    case 1:
+      launch(std::integral_constant<int, 1>{});
+      break;
+    case 2:
+      launch(std::integral_constant<int, 2>{});
+      break;
+    default:
+      launch(std::integral_constant<int, kClusterMaxVecs>{});
+      break;
+  }
+  return launched;
+}
+
 }  // namespace
 
 // ------------------------------------------------------------ launchers
@@ -979,6 +1475,14 @@ void group_norm_forward_cuda(const T* x, const T* weight, const T* bias, T* out,
     return;
   }
   const ResidentPlan plan = resident_plan<T>(m, S, aligned16(x) && aligned16(out));
+  const GroupNormCall<T> call{x, weight, bias, out, mean,     invstd, nseg,  m,
+                              G, K,      S,    eps, plan.vec, device, stream};
+  if ((version == 5 && group_norm_stream_launch<T, 3>(call, 512)) ||
+      (version == 6 && group_norm_cluster_launch<T>(call)) ||
+      (version == 7 && group_norm_stream_launch<T, 2>(call, 256)) ||
+      (version == 8 && group_norm_tma_launch<T>(call)) ||
+      (version == 9 && group_norm_parts_launch<T>(call)))
+    return;
   if (version == 4 && plan.ok && nseg > 0) {
     resident_dispatch<T>(plan, [&](auto v, auto vecs) {
       auto kernel =
@@ -991,7 +1495,7 @@ void group_norm_forward_cuda(const T* x, const T* weight, const T* bias, T* out,
     SIRS_CUDA_CHECK(cudaGetLastError());
     return;
   }
-  if (version == 2 && plan.ok && nseg > 0) {
+  if ((version == 2 || version >= 5) && plan.ok && nseg > 0) {
     resident_dispatch<T>(plan, [&](auto v, auto vecs) {
       group_norm_forward_resident_kernel_v1<T, decltype(v)::value, decltype(vecs)::value>
           <<<resident_grid(B * G), plan.threads, 0, stream>>>(x, weight, bias, out, mean, invstd,

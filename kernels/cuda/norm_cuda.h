@@ -68,7 +68,7 @@ void batch_norm_backward_cuda(const T* dout,    // [B, C, S]
                               int device, cudaStream_t stream);
 
 // Versions of the group norm forward (kernels/cuda/norm.cu); every one
-// falls back to 1 where its condition fails:
+// falls back to 1 where its condition fails (5 tries 2 first):
 //   1  split statistics (several blocks per segment) + an elementwise pass:
 //      any size, reads x twice from memory.
 //   2  segment held in the registers of one block (segments up to 8192
@@ -77,10 +77,25 @@ void batch_norm_backward_cuda(const T* dout,    // [B, C, S]
 //      (segments up to 16384 values, at least one segment per SM).
 //   4  as 2, with a grid of resident blocks that each load their next
 //      segment while normalising the current one.
+//   5  a grid of resident blocks streaming segments (256 to 4096 16-byte
+//      vectors, 4 to 64 KB) through a 3-stage ring in shared memory filled
+//      by cp.async: the next two segments' reads overlap the current one's
+//      writes. Falls back to 2 (then 1) for other sizes.
+//   6  a segment (512 to 8192 16-byte vectors) split over a thread-block
+//      cluster of 2-8 blocks (sm_90 and later), each holding its part in
+//      registers; the partial sums meet in distributed shared memory.
+//      Falls back to 2 (then 1).
+//   7  as 5 with 2 stages and up to 256 threads per block.
+//   8  as 5, one block per SM with a ring of up to 5 segments, loaded and
+//      stored by bulk copies of the tensor memory accelerator (sm_90 and
+//      later). Falls back to 2 (then 1).
+//   9  two passes over parts of 512 vectors: partial sums, then the
+//      output from the part re-read (from L2 when x fits there). Segments
+//      of 512 to 16384 vectors; falls back to 2 (then 1).
 // kGroupNormForwardCudaVersion is the live one (docs/PERF.md has the
 // measurements).
-constexpr int kGroupNormForwardCudaVersions = 4;
-constexpr int kGroupNormForwardCudaVersion = 2;
+constexpr int kGroupNormForwardCudaVersions = 9;
+constexpr int kGroupNormForwardCudaVersion = 7;
 
 template <class T>
 void group_norm_forward_cuda(const T* x,       // [B, C, S]
