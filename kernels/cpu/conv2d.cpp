@@ -30,7 +30,7 @@
 // (parallel_for below), tuned for the pthreads build of OpenBLAS the Makefile
 // links by default. Versions 6 and 7 use OpenMP loops, for the OpenMP build
 // (make OPENBLAS_VARIANT=openmp: GEMMs on the same libgomp team). Version 9
-// runs its own work on std::threads too (parallel_dynamic), no OpenMP
+// runs its own work on std::threads too (parallel_phases), no OpenMP
 // region, so it leaves no spinning libgomp workers behind for the OpenBLAS
 // GEMMs of backward filter. Version 0 is serial on purpose: it only checks
 // the others (tests, bench).
@@ -133,27 +133,14 @@ void parallel_for(bool omp, int64_t n, int64_t work, const F& body) {
   for (auto& th : pool) th.join();
 }
 
-// body(i) for i in [0, n) on nt short-lived std::threads (the caller is one
-// of them) that take the next i from a shared counter: on a loaded machine a
-// descheduled thread does not hold the others up at a static split.
-template <class F>
-void parallel_dynamic(int64_t nt, int64_t n, const F& body) {
-  std::atomic<int64_t> next{0};
-  auto run = [&]() {
-    for (int64_t i; (i = next.fetch_add(1)) < n;) body(i);
-  };
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < std::min(nt, n); ++t) pool.emplace_back(run);
-  run();
-  for (auto& th : pool) th.join();
-}
-
-// body0(i) for i in [0, n0), then, once all of those have returned,
-// body1(j) for j in [0, n1), on the same nt short-lived std::threads taking
-// items from shared counters as parallel_dynamic does (version 9: its packs,
-// then its compute on the packed data). A thread that runs out of phase-0
-// items waits on a condition variable, not spinning, for the items still
-// running on the others (one pack block or plane: microseconds).
+// body0(i, t) for i in [0, n0), then, once all of those have returned,
+// body1(j, t) for j in [0, n1), on the same nt short-lived std::threads (the
+// caller is one; t in [0, nt): which one) that take the next item from a
+// shared counter: on a loaded machine a descheduled thread does not hold the
+// others up at a static split (version 9: its packs, then its compute on the
+// packed data). A thread that runs out of phase-0 items waits on a condition
+// variable, not spinning, for the items still running on the others (one
+// pack block or plane: microseconds).
 template <class F0, class F1>
 void parallel_phases(int64_t nt, int64_t n0, const F0& body0, int64_t n1, const F1& body1) {
   nt = std::max<int64_t>(1, std::min(nt, std::max(n0, n1)));
@@ -161,20 +148,20 @@ void parallel_phases(int64_t nt, int64_t n0, const F0& body0, int64_t n1, const 
   std::mutex mu;
   std::condition_variable cv;
   int64_t done0 = 0;  // phase-0 items finished, under mu
-  auto run = [&]() {
+  auto run = [&](int64_t t) {
     int64_t mine = 0;
-    for (int64_t i; (i = next0.fetch_add(1)) < n0; ++mine) body0(i);
+    for (int64_t i; (i = next0.fetch_add(1)) < n0; ++mine) body0(i, t);
     if (nt > 1) {
       std::unique_lock<std::mutex> lock(mu);
       done0 += mine;
       if (done0 == n0) cv.notify_all();
       else cv.wait(lock, [&] { return done0 == n0; });
     }
-    for (int64_t j; (j = next1.fetch_add(1)) < n1;) body1(j);
+    for (int64_t j; (j = next1.fetch_add(1)) < n1;) body1(j, t);
   };
   std::vector<std::thread> pool;
-  for (int64_t t = 1; t < nt; ++t) pool.emplace_back(run);
-  run();
+  for (int64_t t = 1; t < nt; ++t) pool.emplace_back(run, t);
+  run(0);
   for (auto& th : pool) th.join();
 }
 
@@ -887,13 +874,17 @@ void backward_data_winograd(const Conv2dGeom& g, const T* dy, const T* w, T beta
 // threads take from a shared counter; a band is walked once per
 // output-channel block kp, so its input rows stay in L2 while each block's
 // weights (Cb*R*S*2 KiB: 36 KiB at C = 64, 288 KiB at 512) are read once
-// per band (see direct_bands for the band size). One Zen 3 core here
+// per band (see direct_plan for the band size). Where those blocks are
+// large (C > 280 at 3x3) threads take output-channel blocks instead and
+// pack each block's filter themselves into an L2 buffer (the channel split,
+// direct_plan). The packs and the compute run on one set of threads
+// (parallel_phases): packs first, then the compute. One Zen 3 core here
 // peaks at about 90 GFLOP/s (2 FMA pipes x 8 lanes); the compute phase
 // (micro-kernel and NCHW write-out) measured 68-85 GFLOP/s at the four
 // ResNet stages, 90 with everything in L1 (single thread, min of 10).
 // Backward data with stride 1 is the forward of dy with the (K, C)-transposed,
 // (R, S)-flipped filter and padding R-1-ph (version 4's identity), packed
-// straight into wb. Backward filter, double, other strides and dilations, and
+// straight from w. Backward filter, double, other strides and dilations, and
 // builds without AVX2/FMA: version 4.
 #ifdef SIRS_CONV_V9
 bool direct_applies(const Conv2dGeom& g) {
@@ -902,8 +893,8 @@ bool direct_applies(const Conv2dGeom& g) {
 
 constexpr int64_t kDirectPix = 6;     // output pixels per micro-kernel call
 constexpr int64_t kDirectGroup = 48;  // pixels per tile written out at once
-constexpr int64_t kDirectBandBytes = 128 << 10;  // input rows per band (see direct_bands)
-constexpr int64_t kDirectBigWeights = 160 << 10;  // weight block bytes above which: 1 band/thread
+constexpr int64_t kDirectBandBytes = 128 << 10;  // input rows per band (see direct_plan)
+constexpr int64_t kDirectBigWeights = 160 << 10;  // weight block bytes above which: channel split
 
 // Sizes of the blocked layouts; g is in forward form (for backward data, the
 // transposed geometry).
@@ -978,7 +969,8 @@ void direct_pack_input(const Conv2dGeom& g, const Direct& L, const float* x, int
 
 // wb [Kp, Cb, R, S, 8, 16] with wb[kp, cb, r, s, c, k] = filter (kp*16 + k, cb*8 + c)
 // at tap (r, s) inside [K, C], 0 outside, for the blocks i in [i0, i1) of
-// the Kp*Cb blocks (see direct_weight_block for their order). taps(k, c)
+// the Kp*Cb blocks (see direct_weight_block for their order); wb starts at
+// block row kp0 (0: the whole filter, kp: one block row). taps(k, c)
 // points at that filter's R*S taps in (r, s) order, or in reverse order when
 // kFlip. Full blocks take a vector path that relies on the source layouts of
 // forward_direct (filters k..k+7 of one channel block: KCRS rows) and
@@ -1001,7 +993,7 @@ inline void direct_weight_block(const Direct& L, int64_t i, int64_t* kp, int64_t
 
 template <bool kFlip, class F>
 void direct_pack_weights(const Conv2dGeom& g, const Direct& L, const F& taps, int64_t i0,
-                         int64_t i1, float* wb) {
+                         int64_t i1, int64_t kp0, float* wb) {
   const int64_t RS = g.R * g.S, block = RS * 128;
   // Element e = c*RS + tap of one filter's 8-channel run goes to row
   // tap*8 + c of the block (forward); tap t of one channel's run of taps
@@ -1014,7 +1006,7 @@ void direct_pack_weights(const Conv2dGeom& g, const Direct& L, const F& taps, in
   for (int64_t i = i0; i < i1; ++i) {
     int64_t kp, cb;
     direct_weight_block<kFlip>(L, i, &kp, &cb);
-    float* dst = wb + (kp * L.Cb + cb) * block;
+    float* dst = wb + ((kp - kp0) * L.Cb + cb) * block;
     const int64_t nk = std::min<int64_t>(16, g.K - kp * 16);
     if (table && nk == 16 && cb * 8 + 8 <= g.C) {
       if (!kFlip) {
@@ -1188,51 +1180,55 @@ inline void direct_store(const float* tile, const int64_t* yoff, int64_t ng, int
     }
 }
 
-// How direct_band cuts the B*Ho*Wo output pixels (g in forward form).
-struct DirectBands {
+// How direct_conv splits the work (g in forward form). Pixel bands: the
+// B*Ho*Wo output pixels are cut into bands that threads take one at a time
+// and walk once per output-channel block kp, with the whole packed filter
+// wb shared. Channel split (by_k): threads take output-channel blocks kp
+// instead, pack that block's filter into an L2-sized buffer of their own
+// and walk all pixels with it.
+struct DirectPlan {
   int64_t nt, band, nbands;
+  bool by_k;
 };
 
-DirectBands direct_bands(const Conv2dGeom& g, const Direct& L) {
+DirectPlan direct_plan(const Conv2dGeom& g, const Direct& L) {
   const int64_t N = g.B * g.Ho * g.Wo, wblock = L.Cb * g.R * g.S * 128;
   const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), N / 64));
   // Pixels per band: every block kp walks one band before the next band
   // starts, so the band's input rows (about kDirectBandBytes) stay in L2
-  // across blocks while each block's weights come once per band. With large
-  // weight blocks (above kDirectBigWeights: C > 280 at 3x3; 288 KiB at 512,
-  // most of L2) one band per thread, so that each thread reads the weights
-  // once, measured faster (512 channels at 8x8, single thread: 30 vs 38-42 ms
-  // for 48-pixel bands; 2 threads: 35 vs 39-50 ms for 2 bands per thread).
+  // across blocks while each block's weights come once per band.
   const int64_t rows = std::max<int64_t>(1, kDirectBandBytes / (L.Cb * L.Wp * 32) - (g.R - 1));
   const int64_t big = ((N + nt - 1) / nt + 5) / 6 * 6;  // one band per thread
-  const int64_t band = wblock * 4 > kDirectBigWeights
-                           ? big
-                           : std::max(kDirectGroup, rows * g.Wo / kDirectGroup * kDirectGroup);
-  return {nt, band, (N + band - 1) / band};
+  const int64_t band =
+      std::min(big, std::max(kDirectGroup, rows * g.Wo / kDirectGroup * kDirectGroup));
+  if (wblock * 4 <= kDirectBigWeights) return {nt, band, (N + band - 1) / band, false};
+  // Large weight blocks (above kDirectBigWeights: C > 280 at 3x3; 288 KiB
+  // at 512, most of L2) are read once per thread at most. With pixel bands
+  // that meant one band per thread (512 channels at 8x8, single thread: 30
+  // vs 38-42 ms for 48-pixel bands; 2 threads: 35 vs 39-50 ms for 2 bands
+  // per thread), every thread reading all of wb. The channel split reads the
+  // filter once in all, from w itself (no 9.4 MB wb written and read back at
+  // 512 channels), for the same input traffic (each thread walks all pixels
+  // for half the blocks instead of half the pixels for all blocks). It
+  // needs a few blocks per thread to balance; otherwise one band per thread.
+  if (L.Kp >= 2 * nt) return {nt, N, 1, true};
+  return {nt, big, (N + big - 1) / big, false};
 }
 
-// Band bi of y [B, K, Ho, Wo] = conv(xb, wb) + bias + beta * y (g in forward form).
-void direct_band(const Conv2dGeom& g, const Direct& L, const DirectBands& D, int64_t bi,
-                 const float* xb, const float* wb, const float* bias, float beta, float* y) {
-  const int64_t P = g.Ho * g.Wo, N = g.B * P, wblock = L.Cb * g.R * g.S * 128, band = D.band;
-  const int64_t m0 = bi * band, m1 = std::min(N, m0 + band);
-  // Per pixel of the band: its input window and its offset in y (channel 0).
-  thread_local std::vector<const float*> xs;
-  thread_local std::vector<int64_t> yoff;
-  xs.resize(band);
-  yoff.resize(band);
-  for (int64_t n = m0; n < m1; ++n) {
-    const int64_t b = n / P, p = n % P, oh = p / g.Wo, ow = p % g.Wo;
-    xs[n - m0] = xb + ((b * L.Cb * L.Hp + oh) * L.Wp + ow) * 8;
-    yoff[n - m0] = b * g.K * P + p;
-  }
+// Output pixels [m0, m1) of y [B, K, Ho, Wo] = conv(xb, wk) + bias + beta * y
+// for output-channel blocks [kp0, kp1), block kp's filter at wk + (kp - kp0)
+// * wblock; g in forward form. xs[n]: pixel n's input window in xb, yoff[n]:
+// its offset in y at channel 0.
+void direct_pixels(const Conv2dGeom& g, const Direct& L, int64_t m0, int64_t m1, int64_t kp0,
+                   int64_t kp1, const float* wk, const float* const* xs, const int64_t* yoff,
+                   const float* bias, float beta, float* y) {
+  const int64_t P = g.Ho * g.Wo, wblock = L.Cb * g.R * g.S * 128;
   alignas(64) float tile[kDirectGroup * 16];
-  for (int64_t kp = 0; kp < L.Kp; ++kp) {
-    const float* wk = wb + kp * wblock;
+  for (int64_t kp = kp0; kp < kp1; ++kp, wk += wblock) {
     const int64_t nk = std::min<int64_t>(16, g.K - kp * 16);
-    for (int64_t n0 = 0; n0 < m1 - m0; n0 += kDirectGroup) {
-      const int64_t ng = std::min(kDirectGroup, m1 - m0 - n0);
-      const float* const* x0 = xs.data() + n0;
+    for (int64_t n0 = m0; n0 < m1; n0 += kDirectGroup) {
+      const int64_t ng = std::min(kDirectGroup, m1 - n0);
+      const float* const* x0 = xs + n0;
       int64_t i = 0;
       for (; i + kDirectPix <= ng; i += kDirectPix)
         direct_micro<6>(x0 + i, wk, g, L, tile + i * 16);
@@ -1244,39 +1240,71 @@ void direct_band(const Conv2dGeom& g, const Direct& L, const DirectBands& D, int
         case 5: direct_micro<5>(x0 + i, wk, g, L, tile + i * 16); break;
         default: break;
       }
-      direct_store(tile, yoff.data() + n0, ng, nk, P, bias ? bias + kp * 16 : nullptr, beta,
+      direct_store(tile, yoff + n0, ng, nk, P, bias ? bias + kp * 16 : nullptr, beta,
                    y + kp * 16 * P);
     }
   }
 }
 
-// Weight blocks per pack item: about 32 KiB of wb, so that the items are
-// few next to the pack's time but still split evenly over the threads.
+// Filter blocks per pack item (about 32 KiB of wb) and pixels per index
+// item: few items next to the work, still split evenly over the threads.
 constexpr int64_t kDirectPackBlockBytes = 32 << 10;
+constexpr int64_t kDirectIndexPixels = 1024;
 
 // y [B, K, Ho, Wo] = conv(x, w) + bias + beta * y, g in forward form, x
-// [B, C, H, W]; taps(k, c) as in direct_pack_weights. The filter pack, the
-// input pack and then the bands all run on one set of threads
-// (parallel_phases).
+// [B, C, H, W]; taps(k, c) as in direct_pack_weights. The packs (filter,
+// input, pixel index) and then the compute run on one set of threads
+// (parallel_phases); with the channel split the filter is packed block by
+// block inside the compute phase instead.
 template <bool kFlip, class F>
 void direct_conv(const Conv2dGeom& g, const F& taps, const float* x, const float* bias,
                  float beta, float* y) {
   const Direct L = direct_layout(g);
+  const DirectPlan D = direct_plan(g, L);
+  const int64_t N = g.B * g.Ho * g.Wo, P = g.Ho * g.Wo, wblock = L.Cb * g.R * g.S * 128;
   float* xb = aligned_workspace(0, g.B * L.Cb * L.Hp * L.Wp * 8);
-  float* wb = aligned_workspace(2, L.Kp * L.Cb * g.R * g.S * 128);
-  const DirectBands D = direct_bands(g, L);
+  // Band split: wb [Kp, Cb, R, S, 8, 16]; channel split: one block per thread.
+  float* wb = aligned_workspace(2, D.by_k ? D.nt * wblock : L.Kp * wblock);
+  const float** xs = workspace<const float*>(0, N);
+  int64_t* yoff = workspace<int64_t>(0, N);
   const int64_t nblocks = L.Kp * L.Cb;
   const int64_t per = std::max<int64_t>(1, kDirectPackBlockBytes / (g.R * g.S * 512));
-  const int64_t nw = (nblocks + per - 1) / per;
+  const int64_t nw = D.by_k ? 0 : (nblocks + per - 1) / per, ni = g.B * L.Cb;
+  const int64_t nx = (N + kDirectIndexPixels - 1) / kDirectIndexPixels;
   parallel_phases(
-      D.nt, nw + g.B * L.Cb,
-      [&](int64_t i) {
-        if (i < nw)
-          direct_pack_weights<kFlip>(g, L, taps, i * per, std::min(nblocks, (i + 1) * per), wb);
-        else
+      D.nt, nw + ni + nx,
+      [&](int64_t i, int64_t) {
+        if (i < nw) {
+          direct_pack_weights<kFlip>(g, L, taps, i * per, std::min(nblocks, (i + 1) * per), 0,
+                                     wb);
+        } else if (i < nw + ni) {
           direct_pack_input(g, L, x, i - nw, xb);
+        } else {
+          const int64_t n0 = (i - nw - ni) * kDirectIndexPixels;
+          for (int64_t n = n0; n < std::min(N, n0 + kDirectIndexPixels); ++n) {
+            const int64_t b = n / P, p = n % P, oh = p / g.Wo, ow = p % g.Wo;
+            xs[n] = xb + ((b * L.Cb * L.Hp + oh) * L.Wp + ow) * 8;
+            yoff[n] = b * g.K * P + p;
+          }
+        }
       },
-      D.nbands, [&](int64_t bi) { direct_band(g, L, D, bi, xb, wb, bias, beta, y); });
+      D.by_k ? L.Kp : D.nbands,
+      [&](int64_t j, int64_t t) {
+        if (!D.by_k) {
+          const int64_t m0 = j * D.band;
+          direct_pixels(g, L, m0, std::min(N, m0 + D.band), 0, L.Kp, wb, xs, yoff, bias, beta, y);
+          return;
+        }
+        // Block row j in direct_weight_block's order: i = j*Cb + cb forward, cb*Kp + j flipped.
+        float* wk = wb + t * wblock;
+        if (kFlip) {
+          for (int64_t cb = 0; cb < L.Cb; ++cb)
+            direct_pack_weights<kFlip>(g, L, taps, cb * L.Kp + j, cb * L.Kp + j + 1, j, wk);
+        } else {
+          direct_pack_weights<kFlip>(g, L, taps, j * L.Cb, (j + 1) * L.Cb, j, wk);
+        }
+        direct_pixels(g, L, 0, N, j, j + 1, wk, xs, yoff, bias, beta, y);
+      });
 }
 
 void forward_direct(const Conv2dGeom& g, const float* x, const float* w, const float* bias,
