@@ -154,8 +154,10 @@ void parallel_phases(int64_t nt, int64_t n0, const F0& body0, int64_t n1, const 
     if (nt > 1) {
       std::unique_lock<std::mutex> lock(mu);
       done0 += mine;
-      if (done0 == n0) cv.notify_all();
-      else cv.wait(lock, [&] { return done0 == n0; });
+      if (done0 == n0)
+        cv.notify_all();
+      else
+        cv.wait(lock, [&] { return done0 == n0; });
     }
     for (int64_t j; (j = next1.fetch_add(1)) < n1;) body1(j, t);
   };
@@ -1257,8 +1259,8 @@ constexpr int64_t kDirectIndexPixels = 1024;
 // (parallel_phases); with the channel split the filter is packed block by
 // block inside the compute phase instead.
 template <bool kFlip, class F>
-void direct_conv(const Conv2dGeom& g, const F& taps, const float* x, const float* bias,
-                 float beta, float* y) {
+void direct_conv(const Conv2dGeom& g, const F& taps, const float* x, const float* bias, float beta,
+                 float* y) {
   const Direct L = direct_layout(g);
   const DirectPlan D = direct_plan(g, L);
   const int64_t N = g.B * g.Ho * g.Wo, P = g.Ho * g.Wo, wblock = L.Cb * g.R * g.S * 128;
@@ -1275,8 +1277,7 @@ void direct_conv(const Conv2dGeom& g, const F& taps, const float* x, const float
       D.nt, nw + ni + nx,
       [&](int64_t i, int64_t) {
         if (i < nw) {
-          direct_pack_weights<kFlip>(g, L, taps, i * per, std::min(nblocks, (i + 1) * per), 0,
-                                     wb);
+          direct_pack_weights<kFlip>(g, L, taps, i * per, std::min(nblocks, (i + 1) * per), 0, wb);
         } else if (i < nw + ni) {
           direct_pack_input(g, L, x, i - nw, xb);
         } else {
@@ -1310,8 +1311,8 @@ void direct_conv(const Conv2dGeom& g, const F& taps, const float* x, const float
 void forward_direct(const Conv2dGeom& g, const float* x, const float* w, const float* bias,
                     float beta, float* y) {
   const int64_t C = g.C, RS = g.R * g.S;
-  direct_conv<false>(g, [&](int64_t k, int64_t c) { return w + (k * C + c) * RS; }, x, bias,
-                     beta, y);
+  direct_conv<false>(
+      g, [&](int64_t k, int64_t c) { return w + (k * C + c) * RS; }, x, bias, beta, y);
 }
 
 // Backward data as the forward of dy with w'[c, k, r', s'] = w[k, c, R-1-r', S-1-s'],
@@ -1325,8 +1326,8 @@ void backward_data_direct(const Conv2dGeom& g, const float* dy, const float* w, 
   t.pad_w = g.S - 1 - g.pad_w;
   const int64_t C = g.C, RS = g.R * g.S;
   // Filter (c, k) of the transposed problem is w[k, c], taps reversed.
-  direct_conv<true>(t, [&](int64_t c, int64_t k) { return w + (k * C + c) * RS; }, dy, nullptr,
-                    beta, dx);
+  direct_conv<true>(
+      t, [&](int64_t c, int64_t k) { return w + (k * C + c) * RS; }, dy, nullptr, beta, dx);
 }
 #endif  // SIRS_CONV_V9
 
