@@ -13,7 +13,7 @@ at that shape, Google Benchmark JSON; --version 4,9 times BM_conv2d/<dir>_v4 and
 _v9 instead, each in every round) and then PyTorch, back to back, so both
 see the same machine load; the table gives, per shape and direction, the median
 over rounds of each side's time and the ratio ours / PyTorch (< 1: ours is
-faster). Ours runs with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = --threads.
+faster), and "per round": the median over rounds of each round's own ratio. Ours runs with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = --threads.
 The machine these run on is shared, so rounds are interleaved
 rather than run as two separate blocks.
 
@@ -111,14 +111,17 @@ def compare(args):
     for v in args.version:
         print(f"\nours: {v}")
         print(f"| shape (B=8, 3x3, s1, p1) | direction | ours ms | PyTorch ms | ours/PyTorch | "
-              f"ours GFLOP/s | PyTorch GFLOP/s |")
-        print("|---|---|---:|---:|---:|---:|---:|")
+              f"per round | ours GFLOP/s | PyTorch GFLOP/s |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
         for (B, C, H, W, K, R, S, st, pd) in SHAPES:
             flops = 2.0 * B * K * C * R * S * H * W
             for d in DIRECTIONS:
                 o = statistics.median(ours[(v, C, d)])
                 t = statistics.median(theirs[(C, d)])
-                print(f"| C={C} {H}x{W} | {d} | {o:.1f} | {t:.1f} | {o / t:.2f} | "
+                # Median over rounds of the round's own ratio (both sides timed back
+                # to back): less sensitive to the load drifting between rounds.
+                pr = statistics.median(a / b for a, b in zip(ours[(v, C, d)], theirs[(C, d)]))
+                print(f"| C={C} {H}x{W} | {d} | {o:.1f} | {t:.1f} | {o / t:.2f} | {pr:.2f} | "
                       f"{flops / o / 1e6:.1f} | {flops / t / 1e6:.1f} |")
 
 

@@ -5,6 +5,7 @@
 // float64, the float-only direct kernel (version 9) bit for bit on integer
 // data, and the error messages.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 
@@ -160,7 +161,8 @@ TEST(Conv, KernelVersionsMatchReferenceInWinogradChunks) {
 // of summation: the results must be bit-identical. Geometries version 9 does
 // not take (stride, dilation, backward data with padding > R-1, and every
 // build without AVX2/FMA) check its fallback to version 4 the same way.
-void check_direct_against_reference(const ConvCase& c) {
+// Version 9 runs on each of `threads` (omp_set_num_threads; 0: as set).
+void check_direct_against_reference(const ConvCase& c, std::initializer_list<int> threads = {0}) {
   Conv2dGeom g{c.B, c.C, c.H, c.W, c.K, c.R, c.S, 0, 0};
   g.stride_h = c.sh, g.stride_w = c.sw, g.pad_h = c.ph, g.pad_w = c.pw, g.dil_h = c.dh,
   g.dil_w = c.dw;
@@ -187,15 +189,21 @@ void check_direct_against_reference(const ConvCase& c) {
                    std::to_string(with_bias));
       const float* b = with_bias ? bias.data() : nullptr;
       auto fill = [&](size_t n) { return std::vector<float>(n, beta == 0 ? NAN : 0.25f); };
-      std::vector<float> y0 = fill(dy.size()), y = fill(dy.size());
+      const int saved = omp_get_max_threads();
+      std::vector<float> y0 = fill(dy.size()), dx0 = fill(x.size());
       conv2d_forward_cpu<float>(g, x.data(), w.data(), b, beta, y0.data(), 0);
-      conv2d_forward_cpu<float>(g, x.data(), w.data(), b, beta, y.data(), 9);
-      same(y, y0);
-      if (with_bias) continue;  // backward data has no bias
-      std::vector<float> dx0 = fill(x.size()), dx = fill(x.size());
-      conv2d_backward_data_cpu<float>(g, dy.data(), w.data(), beta, dx0.data(), 0);
-      conv2d_backward_data_cpu<float>(g, dy.data(), w.data(), beta, dx.data(), 9);
-      same(dx, dx0);
+      if (!with_bias)  // backward data has no bias
+        conv2d_backward_data_cpu<float>(g, dy.data(), w.data(), beta, dx0.data(), 0);
+      for (int nt : threads) {
+        SCOPED_TRACE("threads " + std::to_string(nt));
+        if (nt > 0) omp_set_num_threads(nt);
+        std::vector<float> y = fill(dy.size()), dx = fill(x.size());
+        conv2d_forward_cpu<float>(g, x.data(), w.data(), b, beta, y.data(), 9);
+        if (!with_bias) conv2d_backward_data_cpu<float>(g, dy.data(), w.data(), beta, dx.data(), 9);
+        omp_set_num_threads(saved);
+        same(y, y0);
+        if (!with_bias) same(dx, dx0);
+      }
     }
   }
 }
@@ -229,6 +237,29 @@ TEST(Conv, DirectKernelMatchesReference) {
       {2, 16, 9, 8, 16, 3, 3, 1, 1, 2, 2, 2, 2},
   };
   for (const ConvCase& c : cases) check_direct_against_reference(c);
+}
+
+// Version 9's pack paths and work splits, each run on 1 and on 2 threads
+// (omp_get_max_threads() decides how many version 9 starts).
+TEST(Conv, DirectKernelPacksAndSplits) {
+  const ConvCase cases[] = {
+      // Full 16x8 filter blocks (C and K multiples of 16) at R*S = 25, 3 and 1:
+      // the packs' 8x8 transposes with and without a tail of R*S % 8 taps.
+      {2, 16, 6, 7, 32, 5, 5, 1, 1, 2, 2, 1, 1},
+      {2, 32, 5, 9, 16, 1, 3, 1, 1, 0, 1, 1, 1},
+      {2, 16, 4, 4, 16, 1, 1, 1, 1, 0, 0, 1, 1},
+      // Weight blocks over 160 KiB (C >= 288 at 3x3) and at least 2 blocks of
+      // 16 output channels per thread: the channel split, with a half block
+      // (K = 56) in forward and, for backward data (input and output swapped),
+      // a partial channel block as well (292 = 36*8 + 4).
+      {2, 288, 8, 8, 56, 3, 3, 1, 1, 1, 1, 1, 1},
+      {2, 56, 8, 8, 292, 3, 3, 1, 1, 1, 1, 1, 1},
+      // Fewer output blocks than that: one pixel band per thread; and fewer
+      // than 64 pixels per thread.
+      {2, 296, 8, 8, 40, 3, 3, 1, 1, 1, 1, 1, 1},
+      {1, 16, 5, 5, 16, 3, 3, 1, 1, 1, 1, 1, 1},
+  };
+  for (const ConvCase& c : cases) check_direct_against_reference(c, {1, 2});
 }
 
 TEST(Conv, Gradcheck) {

@@ -30,7 +30,7 @@
 // (parallel_for below), tuned for the pthreads build of OpenBLAS the Makefile
 // links by default. Versions 6 and 7 use OpenMP loops, for the OpenMP build
 // (make OPENBLAS_VARIANT=openmp: GEMMs on the same libgomp team). Version 9
-// runs its own work on std::threads too (parallel_dynamic), no OpenMP
+// runs its own work on std::threads too (parallel_phases), no OpenMP
 // region, so it leaves no spinning libgomp workers behind for the OpenBLAS
 // GEMMs of backward filter. Version 0 is serial on purpose: it only checks
 // the others (tests, bench).
@@ -53,8 +53,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -131,18 +133,37 @@ void parallel_for(bool omp, int64_t n, int64_t work, const F& body) {
   for (auto& th : pool) th.join();
 }
 
-// body(i) for i in [0, n) on nt short-lived std::threads (the caller is one
-// of them) that take the next i from a shared counter: on a loaded machine a
-// descheduled thread does not hold the others up at a static split.
-template <class F>
-void parallel_dynamic(int64_t nt, int64_t n, const F& body) {
-  std::atomic<int64_t> next{0};
-  auto run = [&]() {
-    for (int64_t i; (i = next.fetch_add(1)) < n;) body(i);
+// body0(i, t) for i in [0, n0), then, once all of those have returned,
+// body1(j, t) for j in [0, n1), on the same nt short-lived std::threads (the
+// caller is one; t in [0, nt): which one) that take the next item from a
+// shared counter: on a loaded machine a descheduled thread does not hold the
+// others up at a static split (version 9: its packs, then its compute on the
+// packed data). A thread that runs out of phase-0 items waits on a condition
+// variable, not spinning, for the items still running on the others (one
+// pack block or plane: microseconds).
+template <class F0, class F1>
+void parallel_phases(int64_t nt, int64_t n0, const F0& body0, int64_t n1, const F1& body1) {
+  nt = std::max<int64_t>(1, std::min(nt, std::max(n0, n1)));
+  std::atomic<int64_t> next0{0}, next1{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t done0 = 0;  // phase-0 items finished, under mu
+  auto run = [&](int64_t t) {
+    int64_t mine = 0;
+    for (int64_t i; (i = next0.fetch_add(1)) < n0; ++mine) body0(i, t);
+    if (nt > 1) {
+      std::unique_lock<std::mutex> lock(mu);
+      done0 += mine;
+      if (done0 == n0)
+        cv.notify_all();
+      else
+        cv.wait(lock, [&] { return done0 == n0; });
+    }
+    for (int64_t j; (j = next1.fetch_add(1)) < n1;) body1(j, t);
   };
   std::vector<std::thread> pool;
-  for (int64_t t = 1; t < std::min(nt, n); ++t) pool.emplace_back(run);
-  run();
+  for (int64_t t = 1; t < nt; ++t) pool.emplace_back(run, t);
+  run(0);
   for (auto& th : pool) th.join();
 }
 
@@ -855,13 +876,17 @@ void backward_data_winograd(const Conv2dGeom& g, const T* dy, const T* w, T beta
 // threads take from a shared counter; a band is walked once per
 // output-channel block kp, so its input rows stay in L2 while each block's
 // weights (Cb*R*S*2 KiB: 36 KiB at C = 64, 288 KiB at 512) are read once
-// per band (see direct_compute for the band size). One Zen 3 core here
+// per band (see direct_plan for the band size). Where those blocks are
+// large (C > 280 at 3x3) threads take output-channel blocks instead and
+// pack each block's filter themselves into an L2 buffer (the channel split,
+// direct_plan). The packs and the compute run on one set of threads
+// (parallel_phases): packs first, then the compute. One Zen 3 core here
 // peaks at about 90 GFLOP/s (2 FMA pipes x 8 lanes); the compute phase
 // (micro-kernel and NCHW write-out) measured 68-85 GFLOP/s at the four
 // ResNet stages, 90 with everything in L1 (single thread, min of 10).
 // Backward data with stride 1 is the forward of dy with the (K, C)-transposed,
 // (R, S)-flipped filter and padding R-1-ph (version 4's identity), packed
-// straight into wb. Backward filter, double, other strides and dilations, and
+// straight from w. Backward filter, double, other strides and dilations, and
 // builds without AVX2/FMA: version 4.
 #ifdef SIRS_CONV_V9
 bool direct_applies(const Conv2dGeom& g) {
@@ -870,8 +895,8 @@ bool direct_applies(const Conv2dGeom& g) {
 
 constexpr int64_t kDirectPix = 6;     // output pixels per micro-kernel call
 constexpr int64_t kDirectGroup = 48;  // pixels per tile written out at once
-constexpr int64_t kDirectBandBytes = 128 << 10;  // input rows per band (see direct_compute)
-constexpr int64_t kDirectBigWeights = 160 << 10;  // weight block bytes above which: 1 band/thread
+constexpr int64_t kDirectBandBytes = 128 << 10;  // input rows per band (see direct_plan)
+constexpr int64_t kDirectBigWeights = 160 << 10;  // weight block bytes above which: channel split
 
 // Sizes of the blocked layouts; g is in forward form (for backward data, the
 // transposed geometry).
@@ -910,82 +935,116 @@ inline void transpose8(const __m256 r[8], __m256 o[8]) {
   o[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-// xb [B, Cb, Hp, Wp, 8] from x [B, C, H, W]. Full channel blocks move 8x8
-// tiles (8 channels x 8 columns) through a register transpose.
-void direct_pack_input(const Conv2dGeom& g, const Direct& L, const float* x, float* xb) {
+// Plane i = b*Cb + cb of xb [B, Cb, Hp, Wp, 8] from x [B, C, H, W]: 8
+// channel rows read front to back, the plane written in order. Full channel
+// blocks move 8x8 tiles (8 channels x 8 columns) through a register transpose.
+void direct_pack_input(const Conv2dGeom& g, const Direct& L, const float* x, int64_t i,
+                       float* xb) {
   const int64_t HW = g.H * g.W, plane = L.Hp * L.Wp * 8;
-  parallel_for(false, g.B * L.Cb, g.B * L.Cb * plane, [&](int64_t i) {
-    const int64_t b = i / L.Cb, cb = i % L.Cb, nc = std::min<int64_t>(8, g.C - cb * 8);
-    const float* src = x + (b * g.C + cb * 8) * HW;
-    float* dst = xb + i * plane;
-    for (int64_t ih = 0; ih < L.Hp; ++ih) {
-      float* d = dst + ih * L.Wp * 8;
-      const int64_t y = ih - g.pad_h;
-      if (y < 0 || y >= g.H) {
-        std::fill(d, d + L.Wp * 8, 0.f);
-        continue;
-      }
-      std::fill(d, d + g.pad_w * 8, 0.f);
-      std::fill(d + (g.pad_w + g.W) * 8, d + L.Wp * 8, 0.f);
-      d += g.pad_w * 8;
-      const float* s = src + y * g.W;
-      int64_t iw = 0;
-      if (nc == 8) {
-        for (; iw + 8 <= g.W; iw += 8) {
-          __m256 r[8], o[8];
-          for (int c = 0; c < 8; ++c) r[c] = _mm256_loadu_ps(s + c * HW + iw);
-          transpose8(r, o);
-          for (int j = 0; j < 8; ++j) _mm256_storeu_ps(d + (iw + j) * 8, o[j]);
-        }
-      }
-      for (; iw < g.W; ++iw)
-        for (int64_t c = 0; c < 8; ++c) d[iw * 8 + c] = c < nc ? s[c * HW + iw] : 0.f;
+  const int64_t b = i / L.Cb, cb = i % L.Cb, nc = std::min<int64_t>(8, g.C - cb * 8);
+  const float* src = x + (b * g.C + cb * 8) * HW;
+  float* dst = xb + i * plane;
+  for (int64_t ih = 0; ih < L.Hp; ++ih) {
+    float* d = dst + ih * L.Wp * 8;
+    const int64_t y = ih - g.pad_h;
+    if (y < 0 || y >= g.H) {
+      std::fill(d, d + L.Wp * 8, 0.f);
+      continue;
     }
-  });
+    std::fill(d, d + g.pad_w * 8, 0.f);
+    std::fill(d + (g.pad_w + g.W) * 8, d + L.Wp * 8, 0.f);
+    d += g.pad_w * 8;
+    const float* s = src + y * g.W;
+    int64_t iw = 0;
+    if (nc == 8) {
+      for (; iw + 8 <= g.W; iw += 8) {
+        __m256 r[8], o[8];
+        for (int c = 0; c < 8; ++c) r[c] = _mm256_loadu_ps(s + c * HW + iw);
+        transpose8(r, o);
+        for (int j = 0; j < 8; ++j) _mm256_storeu_ps(d + (iw + j) * 8, o[j]);
+      }
+    }
+    for (; iw < g.W; ++iw)
+      for (int64_t c = 0; c < 8; ++c) d[iw * 8 + c] = c < nc ? s[c * HW + iw] : 0.f;
+  }
 }
 
 // wb [Kp, Cb, R, S, 8, 16] with wb[kp, cb, r, s, c, k] = filter (kp*16 + k, cb*8 + c)
-// at tap (r, s) inside [K, C], 0 outside. taps(k, c) points at that filter's
-// R*S taps in (r, s) order, or in reverse order when kFlip. Full blocks take
-// a vector path that relies on the source layouts of forward_direct (filters
-// k..k+7 of one channel block: KCRS rows) and backward_data_direct (filters
-// k..k+15 of one channel: contiguous).
+// at tap (r, s) inside [K, C], 0 outside, for the blocks i in [i0, i1) of
+// the Kp*Cb blocks (see direct_weight_block for their order); wb starts at
+// block row kp0 (0: the whole filter, kp: one block row). taps(k, c)
+// points at that filter's R*S taps in (r, s) order, or in reverse order when
+// kFlip. Full blocks take a vector path that relies on the source layouts of
+// forward_direct (filters k..k+7 of one channel block: KCRS rows) and
+// backward_data_direct (filters k..k+15 of one channel: contiguous).
+//
+// Both read their source in order and write whole 4.6 KiB blocks (3x3), so
+// the pack runs at memory speed: forward walks the blocks kp-major (16 KCRS
+// rows read front to back, blocks written one after the other); backward
+// data walks them cb-major (its 8 source rows, the 8 filters w[c] of one
+// block of its input channels, are then read front to back while the kp
+// blocks are written). The kp-major order of the backward pack read 576
+// bytes from each of C rows 18 KiB apart per block and, with vgatherdps,
+// took 5.9 ms at 512 channels (single thread); and the forward pack spent
+// most of its 3.2 ms on integer divisions for the store offsets, now a table.
+template <bool kFlip>
+inline void direct_weight_block(const Direct& L, int64_t i, int64_t* kp, int64_t* cb) {
+  if (kFlip) *cb = i / L.Kp, *kp = i % L.Kp;
+  else *kp = i / L.Cb, *cb = i % L.Cb;
+}
+
 template <bool kFlip, class F>
-void direct_pack_weights(const Conv2dGeom& g, const Direct& L, const F& taps, float* wb) {
+void direct_pack_weights(const Conv2dGeom& g, const Direct& L, const F& taps, int64_t i0,
+                         int64_t i1, int64_t kp0, float* wb) {
   const int64_t RS = g.R * g.S, block = RS * 128;
-  parallel_for(false, L.Kp * L.Cb, L.Kp * L.Cb * block, [&](int64_t i) {
-    const int64_t kp = i / L.Cb, cb = i % L.Cb;
-    float* dst = wb + i * block;
+  // Element e = c*RS + tap of one filter's 8-channel run goes to row
+  // tap*8 + c of the block (forward); tap t of one channel's run of taps
+  // goes to row (RS-1-t)*8 (backward data, plus the channel).
+  int32_t off[8 * 64];
+  const bool table = RS <= 64;
+  if (table)
+    for (int64_t e = 0; e < 8 * RS; ++e)
+      off[e] = static_cast<int32_t>(kFlip ? (RS - 1 - e % RS) * 128 : (e % RS * 8 + e / RS) * 16);
+  for (int64_t i = i0; i < i1; ++i) {
+    int64_t kp, cb;
+    direct_weight_block<kFlip>(L, i, &kp, &cb);
+    float* dst = wb + ((kp - kp0) * L.Cb + cb) * block;
     const int64_t nk = std::min<int64_t>(16, g.K - kp * 16);
-    if (nk == 16 && cb * 8 + 8 <= g.C) {
+    if (table && nk == 16 && cb * 8 + 8 <= g.C) {
       if (!kFlip) {
         // Filter k's 8 channels x RS taps are contiguous: 8x8 transposes of
         // 8 filters x 8 consecutive (c, tap) elements.
-        for (int64_t h = 0; h < 16; h += 8)
+        for (int64_t h = 0; h < 16; h += 8) {
+          const float* src[8];
+          for (int j = 0; j < 8; ++j) src[j] = taps(kp * 16 + h + j, cb * 8);
           for (int64_t q = 0; q < 8 * RS; q += 8) {
             __m256 rr[8], o[8];
-            for (int i = 0; i < 8; ++i) rr[i] = _mm256_loadu_ps(taps(kp * 16 + h + i, cb * 8) + q);
+            for (int j = 0; j < 8; ++j) rr[j] = _mm256_loadu_ps(src[j] + q);
             transpose8(rr, o);
-            for (int64_t m = 0; m < 8; ++m) {
-              const int64_t c = (q + m) / RS, tap = (q + m) % RS;
-              _mm256_store_ps(dst + (tap * 8 + c) * 16 + h, o[m]);
-            }
+            for (int m = 0; m < 8; ++m) _mm256_store_ps(dst + off[q + m] + h, o[m]);
           }
-        return;
+        }
+        continue;
       }
-      // Flipped: the 16 filters of channel c are contiguous (16 x RS taps).
-      const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                             _mm256_set1_epi32(static_cast<int>(RS)));
+      // Flipped: the 16 filters of channel c are contiguous, [16 k][RS taps]:
+      // 8x8 transposes of 8 filters x 8 taps, the last RS % 8 taps one by one.
       for (int64_t c = 0; c < 8; ++c) {
         const float* t0 = taps(kp * 16, cb * 8 + c);
-        for (int64_t rs = 0; rs < RS; ++rs) {
-          const float* t = t0 + (RS - 1 - rs);
-          float* d = dst + (rs * 8 + c) * 16;
-          _mm256_store_ps(d, _mm256_i32gather_ps(t, idx, 4));
-          _mm256_store_ps(d + 8, _mm256_i32gather_ps(t + 8 * RS, idx, 4));
+        float* d = dst + c * 16;
+        for (int64_t h = 0; h < 16; h += 8) {
+          const float* t = t0 + h * RS;
+          int64_t q = 0;
+          for (; q + 8 <= RS; q += 8) {
+            __m256 rr[8], o[8];
+            for (int j = 0; j < 8; ++j) rr[j] = _mm256_loadu_ps(t + j * RS + q);
+            transpose8(rr, o);
+            for (int m = 0; m < 8; ++m) _mm256_store_ps(d + off[q + m] + h, o[m]);
+          }
+          for (; q < RS; ++q)
+            for (int j = 0; j < 8; ++j) d[off[q] + h + j] = t[j * RS + q];
         }
       }
-      return;
+      continue;
     }
     for (int64_t c = 0; c < 8; ++c) {
       const int64_t cc = cb * 8 + c;
@@ -997,7 +1056,7 @@ void direct_pack_weights(const Conv2dGeom& g, const Direct& L, const F& taps, fl
         for (int64_t k = 0; k < 16; ++k) d[k] = k < nk && cc < g.C ? t[k][tap] : 0.f;
       }
     }
-  });
+  }
 }
 
 // tile [NP, 16] = the 16 output channels of block wk at the NP pixels whose
@@ -1123,70 +1182,137 @@ inline void direct_store(const float* tile, const int64_t* yoff, int64_t ng, int
     }
 }
 
-// y [B, K, Ho, Wo] = conv(xb, wb) + bias + beta * y (g in forward form).
-void direct_compute(const Conv2dGeom& g, const Direct& L, const float* xb, const float* wb,
-                    const float* bias, float beta, float* y) {
-  const int64_t P = g.Ho * g.Wo, N = g.B * P, wblock = L.Cb * g.R * g.S * 128;
+// How direct_conv splits the work (g in forward form). Pixel bands: the
+// B*Ho*Wo output pixels are cut into bands that threads take one at a time
+// and walk once per output-channel block kp, with the whole packed filter
+// wb shared. Channel split (by_k): threads take output-channel blocks kp
+// instead, pack that block's filter into an L2-sized buffer of their own
+// and walk all pixels with it.
+struct DirectPlan {
+  int64_t nt, band, nbands;
+  bool by_k;
+};
+
+DirectPlan direct_plan(const Conv2dGeom& g, const Direct& L) {
+  const int64_t N = g.B * g.Ho * g.Wo, wblock = L.Cb * g.R * g.S * 128;
   const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), N / 64));
   // Pixels per band: every block kp walks one band before the next band
   // starts, so the band's input rows (about kDirectBandBytes) stay in L2
-  // across blocks while each block's weights come once per band. With large
-  // weight blocks (above kDirectBigWeights: C > 280 at 3x3; 288 KiB at 512,
-  // most of L2) one band per thread, so that each thread reads the weights
-  // once, measured faster (512 channels at 8x8, single thread: 30 vs 38-42 ms
-  // for 48-pixel bands; 2 threads: 35 vs 39-50 ms for 2 bands per thread).
+  // across blocks while each block's weights come once per band.
   const int64_t rows = std::max<int64_t>(1, kDirectBandBytes / (L.Cb * L.Wp * 32) - (g.R - 1));
   const int64_t big = ((N + nt - 1) / nt + 5) / 6 * 6;  // one band per thread
-  const int64_t band = wblock * 4 > kDirectBigWeights
-                           ? big
-                           : std::max(kDirectGroup, rows * g.Wo / kDirectGroup * kDirectGroup);
-  const int64_t nbands = (N + band - 1) / band;
-  parallel_dynamic(nt, nbands, [&](int64_t bi) {
-    const int64_t m0 = bi * band, m1 = std::min(N, m0 + band);
-    // Per pixel of the band: its input window and its offset in y (channel 0).
-    thread_local std::vector<const float*> xs;
-    thread_local std::vector<int64_t> yoff;
-    xs.resize(band);
-    yoff.resize(band);
-    for (int64_t n = m0; n < m1; ++n) {
-      const int64_t b = n / P, p = n % P, oh = p / g.Wo, ow = p % g.Wo;
-      xs[n - m0] = xb + ((b * L.Cb * L.Hp + oh) * L.Wp + ow) * 8;
-      yoff[n - m0] = b * g.K * P + p;
-    }
-    alignas(64) float tile[kDirectGroup * 16];
-    for (int64_t kp = 0; kp < L.Kp; ++kp) {
-      const float* wk = wb + kp * wblock;
-      const int64_t nk = std::min<int64_t>(16, g.K - kp * 16);
-      for (int64_t n0 = 0; n0 < m1 - m0; n0 += kDirectGroup) {
-        const int64_t ng = std::min(kDirectGroup, m1 - m0 - n0);
-        const float* const* x0 = xs.data() + n0;
-        int64_t i = 0;
-        for (; i + kDirectPix <= ng; i += kDirectPix)
-          direct_micro<6>(x0 + i, wk, g, L, tile + i * 16);
-        switch (ng - i) {
-          case 1: direct_micro<1>(x0 + i, wk, g, L, tile + i * 16); break;
-          case 2: direct_micro<2>(x0 + i, wk, g, L, tile + i * 16); break;
-          case 3: direct_micro<3>(x0 + i, wk, g, L, tile + i * 16); break;
-          case 4: direct_micro<4>(x0 + i, wk, g, L, tile + i * 16); break;
-          case 5: direct_micro<5>(x0 + i, wk, g, L, tile + i * 16); break;
-          default: break;
-        }
-        direct_store(tile, yoff.data() + n0, ng, nk, P, bias ? bias + kp * 16 : nullptr, beta,
-                     y + kp * 16 * P);
+  const int64_t band =
+      std::min(big, std::max(kDirectGroup, rows * g.Wo / kDirectGroup * kDirectGroup));
+  if (wblock * 4 <= kDirectBigWeights) return {nt, band, (N + band - 1) / band, false};
+  // Large weight blocks (above kDirectBigWeights: C > 280 at 3x3; 288 KiB
+  // at 512, most of L2) are read once per thread at most. With pixel bands
+  // that meant one band per thread (512 channels at 8x8, single thread: 30
+  // vs 38-42 ms for 48-pixel bands; 2 threads: 35 vs 39-50 ms for 2 bands
+  // per thread), every thread reading all of wb. The channel split reads the
+  // filter once in all, from w itself (no 9.4 MB wb written and read back at
+  // 512 channels), for the same input traffic (each thread walks all pixels
+  // for half the blocks instead of half the pixels for all blocks). It
+  // needs a few blocks per thread to balance; otherwise one band per thread.
+  if (L.Kp >= 2 * nt) return {nt, N, 1, true};
+  return {nt, big, (N + big - 1) / big, false};
+}
+
+// Output pixels [m0, m1) of y [B, K, Ho, Wo] = conv(xb, wk) + bias + beta * y
+// for output-channel blocks [kp0, kp1), block kp's filter at wk + (kp - kp0)
+// * wblock; g in forward form. xs[n]: pixel n's input window in xb, yoff[n]:
+// its offset in y at channel 0.
+void direct_pixels(const Conv2dGeom& g, const Direct& L, int64_t m0, int64_t m1, int64_t kp0,
+                   int64_t kp1, const float* wk, const float* const* xs, const int64_t* yoff,
+                   const float* bias, float beta, float* y) {
+  const int64_t P = g.Ho * g.Wo, wblock = L.Cb * g.R * g.S * 128;
+  alignas(64) float tile[kDirectGroup * 16];
+  for (int64_t kp = kp0; kp < kp1; ++kp, wk += wblock) {
+    const int64_t nk = std::min<int64_t>(16, g.K - kp * 16);
+    for (int64_t n0 = m0; n0 < m1; n0 += kDirectGroup) {
+      const int64_t ng = std::min(kDirectGroup, m1 - n0);
+      const float* const* x0 = xs + n0;
+      int64_t i = 0;
+      for (; i + kDirectPix <= ng; i += kDirectPix)
+        direct_micro<6>(x0 + i, wk, g, L, tile + i * 16);
+      switch (ng - i) {
+        case 1: direct_micro<1>(x0 + i, wk, g, L, tile + i * 16); break;
+        case 2: direct_micro<2>(x0 + i, wk, g, L, tile + i * 16); break;
+        case 3: direct_micro<3>(x0 + i, wk, g, L, tile + i * 16); break;
+        case 4: direct_micro<4>(x0 + i, wk, g, L, tile + i * 16); break;
+        case 5: direct_micro<5>(x0 + i, wk, g, L, tile + i * 16); break;
+        default: break;
       }
+      direct_store(tile, yoff + n0, ng, nk, P, bias ? bias + kp * 16 : nullptr, beta,
+                   y + kp * 16 * P);
     }
-  });
+  }
+}
+
+// Filter blocks per pack item (about 32 KiB of wb) and pixels per index
+// item: few items next to the work, still split evenly over the threads.
+constexpr int64_t kDirectPackBlockBytes = 32 << 10;
+constexpr int64_t kDirectIndexPixels = 1024;
+
+// y [B, K, Ho, Wo] = conv(x, w) + bias + beta * y, g in forward form, x
+// [B, C, H, W]; taps(k, c) as in direct_pack_weights. The packs (filter,
+// input, pixel index) and then the compute run on one set of threads
+// (parallel_phases); with the channel split the filter is packed block by
+// block inside the compute phase instead.
+template <bool kFlip, class F>
+void direct_conv(const Conv2dGeom& g, const F& taps, const float* x, const float* bias, float beta,
+                 float* y) {
+  const Direct L = direct_layout(g);
+  const DirectPlan D = direct_plan(g, L);
+  const int64_t N = g.B * g.Ho * g.Wo, P = g.Ho * g.Wo, wblock = L.Cb * g.R * g.S * 128;
+  float* xb = aligned_workspace(0, g.B * L.Cb * L.Hp * L.Wp * 8);
+  // Band split: wb [Kp, Cb, R, S, 8, 16]; channel split: one block per thread.
+  float* wb = aligned_workspace(2, D.by_k ? D.nt * wblock : L.Kp * wblock);
+  const float** xs = workspace<const float*>(0, N);
+  int64_t* yoff = workspace<int64_t>(0, N);
+  const int64_t nblocks = L.Kp * L.Cb;
+  const int64_t per = std::max<int64_t>(1, kDirectPackBlockBytes / (g.R * g.S * 512));
+  const int64_t nw = D.by_k ? 0 : (nblocks + per - 1) / per, ni = g.B * L.Cb;
+  const int64_t nx = (N + kDirectIndexPixels - 1) / kDirectIndexPixels;
+  parallel_phases(
+      D.nt, nw + ni + nx,
+      [&](int64_t i, int64_t) {
+        if (i < nw) {
+          direct_pack_weights<kFlip>(g, L, taps, i * per, std::min(nblocks, (i + 1) * per), 0, wb);
+        } else if (i < nw + ni) {
+          direct_pack_input(g, L, x, i - nw, xb);
+        } else {
+          const int64_t n0 = (i - nw - ni) * kDirectIndexPixels;
+          for (int64_t n = n0; n < std::min(N, n0 + kDirectIndexPixels); ++n) {
+            const int64_t b = n / P, p = n % P, oh = p / g.Wo, ow = p % g.Wo;
+            xs[n] = xb + ((b * L.Cb * L.Hp + oh) * L.Wp + ow) * 8;
+            yoff[n] = b * g.K * P + p;
+          }
+        }
+      },
+      D.by_k ? L.Kp : D.nbands,
+      [&](int64_t j, int64_t t) {
+        if (!D.by_k) {
+          const int64_t m0 = j * D.band;
+          direct_pixels(g, L, m0, std::min(N, m0 + D.band), 0, L.Kp, wb, xs, yoff, bias, beta, y);
+          return;
+        }
+        // Block row j in direct_weight_block's order: i = j*Cb + cb forward, cb*Kp + j flipped.
+        float* wk = wb + t * wblock;
+        if (kFlip) {
+          for (int64_t cb = 0; cb < L.Cb; ++cb)
+            direct_pack_weights<kFlip>(g, L, taps, cb * L.Kp + j, cb * L.Kp + j + 1, j, wk);
+        } else {
+          direct_pack_weights<kFlip>(g, L, taps, j * L.Cb, (j + 1) * L.Cb, j, wk);
+        }
+        direct_pixels(g, L, 0, N, j, j + 1, wk, xs, yoff, bias, beta, y);
+      });
 }
 
 void forward_direct(const Conv2dGeom& g, const float* x, const float* w, const float* bias,
                     float beta, float* y) {
-  const Direct L = direct_layout(g);
-  float* xb = aligned_workspace(0, g.B * L.Cb * L.Hp * L.Wp * 8);
-  float* wb = aligned_workspace(2, L.Kp * L.Cb * g.R * g.S * 128);
   const int64_t C = g.C, RS = g.R * g.S;
-  direct_pack_weights<false>(g, L, [&](int64_t k, int64_t c) { return w + (k * C + c) * RS; }, wb);
-  direct_pack_input(g, L, x, xb);
-  direct_compute(g, L, xb, wb, bias, beta, y);
+  direct_conv<false>(
+      g, [&](int64_t k, int64_t c) { return w + (k * C + c) * RS; }, x, bias, beta, y);
 }
 
 // Backward data as the forward of dy with w'[c, k, r', s'] = w[k, c, R-1-r', S-1-s'],
@@ -1198,14 +1324,10 @@ void backward_data_direct(const Conv2dGeom& g, const float* dy, const float* w, 
   t.K = g.C, t.Ho = g.H, t.Wo = g.W;
   t.pad_h = g.R - 1 - g.pad_h;
   t.pad_w = g.S - 1 - g.pad_w;
-  const Direct L = direct_layout(t);
-  float* xb = aligned_workspace(0, t.B * L.Cb * L.Hp * L.Wp * 8);
-  float* wb = aligned_workspace(2, L.Kp * L.Cb * t.R * t.S * 128);
   const int64_t C = g.C, RS = g.R * g.S;
   // Filter (c, k) of the transposed problem is w[k, c], taps reversed.
-  direct_pack_weights<true>(t, L, [&](int64_t c, int64_t k) { return w + (k * C + c) * RS; }, wb);
-  direct_pack_input(t, L, dy, xb);
-  direct_compute(t, L, xb, wb, nullptr, beta, dx);
+  direct_conv<true>(
+      t, [&](int64_t c, int64_t k) { return w + (k * C + c) * RS; }, dy, nullptr, beta, dx);
 }
 #endif  // SIRS_CONV_V9
 
