@@ -151,3 +151,7 @@ BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v7, kBackwardFilter, 7)->Apply(stag
 BENCHMARK_CAPTURE(BM_conv2d, forward_v9, kForward, 9)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_data_v9, kBackwardData, 9)->Apply(stage_args);
 BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v9, kBackwardFilter, 9)->Apply(stage_args);
+// Version 10: version 9 with its own backward-filter kernel (forward and backward data are 9's).
+BENCHMARK_CAPTURE(BM_conv2d, forward_v10, kForward, 10)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_data_v10, kBackwardData, 10)->Apply(stage_args);
+BENCHMARK_CAPTURE(BM_conv2d, backward_filter_v10, kBackwardFilter, 10)->Apply(stage_args);

@@ -69,7 +69,7 @@ struct Conv2dGeom {
 };
 
 constexpr int kConv2dKernelVersion = 9;
-constexpr int kConv2dNumKernelVersions = 10;
+constexpr int kConv2dNumKernelVersions = 11;
 
 template <class T>
 void conv2d_forward_cpu(const Conv2dGeom& g,

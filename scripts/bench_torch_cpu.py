@@ -102,7 +102,7 @@ def compare(args):
     for r in range(args.rounds):
         for shape in SHAPES:
             C, H = shape[1], shape[2]
-            for d in DIRECTIONS:
+            for d in args.directions:
                 for v in args.version:
                     ours.setdefault((v, C, d), []).append(
                         our_time(args.ours, d, C, H, args.min_time, args.threads, args.clock, v))
@@ -115,7 +115,7 @@ def compare(args):
         print("|---|---|---:|---:|---:|---:|---:|---:|")
         for (B, C, H, W, K, R, S, st, pd) in SHAPES:
             flops = 2.0 * B * K * C * R * S * H * W
-            for d in DIRECTIONS:
+            for d in args.directions:
                 o = statistics.median(ours[(v, C, d)])
                 t = statistics.median(theirs[(C, d)])
                 # Median over rounds of the round's own ratio (both sides timed back
@@ -140,7 +140,13 @@ def main():
                     help="cpu: CPU time instead of wall-clock time (time.process_time; ours: "
                     "the bench thread's CPU time). Only meaningful with --threads 1, where it "
                     "hides the time other processes take from us on a loaded machine.")
+    ap.add_argument("--directions", default=",".join(DIRECTIONS),
+                    help="comma-separated subset of " + ", ".join(DIRECTIONS) + " (with --ours)")
     args = ap.parse_args()
+    args.directions = args.directions.split(",")
+    for d in args.directions:
+        if d not in DIRECTIONS:
+            ap.error(f"unknown direction {d}")
     args.version = [v if v == "live" else f"v{int(v)}" for v in args.version.split(",")]
     if args.clock == "cpu":
         if args.threads != 1:

@@ -155,13 +155,15 @@ TEST(Conv, KernelVersionsMatchReferenceInWinogradChunks) {
   check_versions_against_reference({9, 64, 64, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1}, 8);
 }
 
-// Version 9 (the AVX2/FMA direct kernel, float only) against version 0 in
-// float. Inputs, filters and biases are small integers, so every product and
+// Versions 9 and 10 (the AVX2/FMA direct kernels, float only) against
+// version 0 in float, every direction (version 10 is version 9 but for
+// backward filter), beta 0, 1 and 0.5, backward filter with and without the
+// bias gradient. Inputs, filters and biases are small integers, so every product and
 // partial sum is an integer below 2^24 and exact in float whatever the order
 // of summation: the results must be bit-identical. Geometries version 9 does
 // not take (stride, dilation, backward data with padding > R-1, and every
 // build without AVX2/FMA) check its fallback to version 4 the same way.
-// Version 9 runs on each of `threads` (omp_set_num_threads; 0: as set).
+// They run on each of `threads` (omp_set_num_threads; 0: as set).
 void check_direct_against_reference(const ConvCase& c, std::initializer_list<int> threads = {0}) {
   Conv2dGeom g{c.B, c.C, c.H, c.W, c.K, c.R, c.S, 0, 0};
   g.stride_h = c.sh, g.stride_w = c.sw, g.pad_h = c.ph, g.pad_w = c.pw, g.dil_h = c.dh,
@@ -179,9 +181,10 @@ void check_direct_against_reference(const ConvCase& c, std::initializer_list<int
   auto same = [](const std::vector<float>& got, const std::vector<float>& want) {
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < got.size(); ++i)
-      ASSERT_EQ(got[i], want[i]) << "element " << i << " of " << got.size();
+      ASSERT_TRUE(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i])))
+          << "element " << i << " of " << got.size() << ": got " << got[i] << ", want " << want[i];
   };
-  for (float beta : {0.f, 1.f}) {
+  for (float beta : {0.f, 1.f, 0.5f}) {
     for (bool with_bias : {false, true}) {
       SCOPED_TRACE("B " + std::to_string(c.B) + " C " + std::to_string(c.C) + " K " +
                    std::to_string(c.K) + " H " + std::to_string(c.H) + " W " +
@@ -190,19 +193,31 @@ void check_direct_against_reference(const ConvCase& c, std::initializer_list<int
       const float* b = with_bias ? bias.data() : nullptr;
       auto fill = [&](size_t n) { return std::vector<float>(n, beta == 0 ? NAN : 0.25f); };
       const int saved = omp_get_max_threads();
-      std::vector<float> y0 = fill(dy.size()), dx0 = fill(x.size());
+      std::vector<float> y0 = fill(dy.size()), dx0 = fill(x.size()), dw0 = fill(w.size()),
+                         db0 = fill(bias.size());
       conv2d_forward_cpu<float>(g, x.data(), w.data(), b, beta, y0.data(), 0);
       if (!with_bias)  // backward data has no bias
         conv2d_backward_data_cpu<float>(g, dy.data(), w.data(), beta, dx0.data(), 0);
+      // Backward filter with and without the bias gradient (with_bias: dbias wanted).
+      conv2d_backward_filter_cpu<float>(g, x.data(), dy.data(), beta, dw0.data(),
+                                        with_bias ? db0.data() : nullptr, 0);
       for (int nt : threads) {
-        SCOPED_TRACE("threads " + std::to_string(nt));
-        if (nt > 0) omp_set_num_threads(nt);
-        std::vector<float> y = fill(dy.size()), dx = fill(x.size());
-        conv2d_forward_cpu<float>(g, x.data(), w.data(), b, beta, y.data(), 9);
-        if (!with_bias) conv2d_backward_data_cpu<float>(g, dy.data(), w.data(), beta, dx.data(), 9);
-        omp_set_num_threads(saved);
-        same(y, y0);
-        if (!with_bias) same(dx, dx0);
+        for (int v : {9, 10}) {
+          SCOPED_TRACE("threads " + std::to_string(nt) + " version " + std::to_string(v));
+          if (nt > 0) omp_set_num_threads(nt);
+          std::vector<float> y = fill(dy.size()), dx = fill(x.size()), dw = fill(w.size()),
+                             db = fill(bias.size());
+          conv2d_forward_cpu<float>(g, x.data(), w.data(), b, beta, y.data(), v);
+          if (!with_bias)
+            conv2d_backward_data_cpu<float>(g, dy.data(), w.data(), beta, dx.data(), v);
+          conv2d_backward_filter_cpu<float>(g, x.data(), dy.data(), beta, dw.data(),
+                                            with_bias ? db.data() : nullptr, v);
+          omp_set_num_threads(saved);
+          same(y, y0);
+          if (!with_bias) same(dx, dx0);
+          same(dw, dw0);
+          same(db, db0);  // untouched (all NaN / 0.25) without the bias gradient
+        }
       }
     }
   }
@@ -258,6 +273,10 @@ TEST(Conv, DirectKernelPacksAndSplits) {
       // than 64 pixels per thread.
       {2, 296, 8, 8, 40, 3, 3, 1, 1, 1, 1, 1, 1},
       {1, 16, 5, 5, 16, 3, 3, 1, 1, 1, 1, 1, 1},
+      // Version 10's backward filter: pixel chunks of 51 rows of 5 that span
+      // images, and 16 output channels with the taps split over several items.
+      {3, 8, 40, 5, 24, 3, 3, 1, 1, 1, 1, 1, 1},
+      {2, 64, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1},
   };
   for (const ConvCase& c : cases) check_direct_against_reference(c, {1, 2});
 }

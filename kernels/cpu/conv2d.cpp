@@ -1331,6 +1331,184 @@ void backward_data_direct(const Conv2dGeom& g, const float* dy, const float* w, 
 }
 #endif  // SIRS_CONV_V9
 
+// --------------------------------------------------------------- version 10
+// Backward filter for stride 1, dilation 1, float, AVX2+FMA builds, with its
+// own micro-kernel instead of im2col + sgemm:
+//   dw[k, t] = sum_{b, oh, ow} dy[b, k, oh, ow] * xp[b, c, oh + r, ow + s]
+// for every tap t = (c*R + r)*S + s, on two copies made first:
+//   xp  [B, C, Hp, Wp]      the input with its zero padding written out
+//                           (Hp = H + 2 ph, Wp = W + 2 pw), planar
+//   dyp [B, Kp, P, 16]      dy with 16 output channels per pixel side by side,
+//                           zero past K (Kp = ceil(K/16), P = Ho*Wo)
+// The micro-kernel keeps a 6 taps x 16 output channels tile of dw in 12 ymm
+// accumulators and, for every output pixel, loads the pixel's 16 dy values
+// (2 vectors) and broadcasts the 6 input values the taps read: 12 FMAs per 2
+// loads + 6 broadcasts, as version 9's forward kernel, but with the long
+// reduction over B*Ho*Wo pixels in the inner loop (the one sgemm splits
+// poorly over threads: dw is only [K, C*R*S], 64 x 576 at the first stage).
+// Pixels are walked in chunks of whole output rows (kBwdwChunkPix pixels:
+// their dyp block, 16 KiB, stays in L1 while every tap group of the item
+// passes over it); the tile goes through dwp [Kp, C*R*S, 16] between chunks.
+// Work items are (output-channel block, range of tap groups): each item owns
+// its part of dw outright and sums its pixels in one fixed order, so there
+// are no partial sums to combine and the result has the same bits for every
+// thread count and schedule. The item writes its part of dw back (transposed
+// to KCRS, with beta), and the items of tap range 0 also dbias.
+#ifdef SIRS_CONV_V9
+constexpr int64_t kBwdwChunkPix = 256;  // pixels per chunk: 16 KiB of dyp
+constexpr int64_t kBwdwTaps = 6;        // taps per micro-kernel tile
+constexpr int64_t kBwdwMinItems = 16;   // items to aim for (load balance)
+
+// tile [NT, 16] (+)= sum over nrows output rows i and their Wo pixels ow of
+// dyr[i][ow*16 .. +16] * xr[i][toff[t] + ow]. first: start from 0, not tile.
+template <int NT>
+void bwdw_micro(const float* const* xr, const float* const* dyr, int64_t nrows, int64_t Wo,
+                const int64_t* toff, int64_t dyoff, bool first, float* tile) {
+  __m256 acc[NT][2];
+#pragma GCC unroll 6
+  for (int t = 0; t < NT; ++t) {
+    acc[t][0] = first ? _mm256_setzero_ps() : _mm256_load_ps(tile + t * 16);
+    acc[t][1] = first ? _mm256_setzero_ps() : _mm256_load_ps(tile + t * 16 + 8);
+  }
+  for (int64_t i = 0; i < nrows; ++i) {
+    const float* d = dyr[i] + dyoff;
+    const float* xt[NT];
+#pragma GCC unroll 6
+    for (int t = 0; t < NT; ++t) xt[t] = xr[i] + toff[t];
+    for (int64_t ow = 0; ow < Wo; ++ow, d += 16) {
+      const __m256 d0 = _mm256_load_ps(d), d1 = _mm256_load_ps(d + 8);
+#pragma GCC unroll 6
+      for (int t = 0; t < NT; ++t) {
+        const __m256 v = _mm256_broadcast_ss(xt[t] + ow);
+        acc[t][0] = _mm256_fmadd_ps(d0, v, acc[t][0]);
+        acc[t][1] = _mm256_fmadd_ps(d1, v, acc[t][1]);
+      }
+    }
+  }
+#pragma GCC unroll 6
+  for (int t = 0; t < NT; ++t) {
+    _mm256_store_ps(tile + t * 16, acc[t][0]);
+    _mm256_store_ps(tile + t * 16 + 8, acc[t][1]);
+  }
+}
+
+// Plane i = b*C + c of xp [B, C, Hp, Wp] from x [B, C, H, W].
+void bwdw_pack_input(const Conv2dGeom& g, const float* x, int64_t i, float* xp) {
+  const int64_t Hp = g.H + 2 * g.pad_h, Wp = g.W + 2 * g.pad_w;
+  const float* src = x + i * g.H * g.W;
+  float* dst = xp + i * Hp * Wp;
+  std::fill(dst, dst + g.pad_h * Wp, 0.f);
+  dst += g.pad_h * Wp;
+  for (int64_t h = 0; h < g.H; ++h, dst += Wp, src += g.W) {
+    std::fill(dst, dst + g.pad_w, 0.f);
+    std::memcpy(dst + g.pad_w, src, sizeof(float) * g.W);
+    std::fill(dst + g.pad_w + g.W, dst + Wp, 0.f);
+  }
+  std::fill(dst, dst + g.pad_h * Wp, 0.f);
+}
+
+// Block i = b*Kp + kp of dyp [B, Kp, P, 16] from dy [B, K, P]: 8 x 8 register
+// transposes where 16 channels and 8 pixels are there, scalar elsewhere.
+void bwdw_pack_dy(const Conv2dGeom& g, const float* dy, int64_t i, int64_t Kp, float* dyp) {
+  const int64_t P = g.Ho * g.Wo, b = i / Kp, k0 = (i % Kp) * 16;
+  const float* src = dy + (b * g.K + k0) * P;
+  float* dst = dyp + i * P * 16;
+  int64_t p = 0;
+  if (k0 + 16 <= g.K) {
+    for (; p + 8 <= P; p += 8) {
+      for (int64_t half = 0; half < 2; ++half) {
+        __m256 r[8], o[8];
+        for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(src + (half * 8 + j) * P + p);
+        transpose8(r, o);
+        for (int j = 0; j < 8; ++j) _mm256_store_ps(dst + (p + j) * 16 + half * 8, o[j]);
+      }
+    }
+  }
+  for (; p < P; ++p)
+    for (int64_t kk = 0; kk < 16; ++kk) dst[p * 16 + kk] = k0 + kk < g.K ? src[kk * P + p] : 0.f;
+}
+
+void backward_filter_direct(const Conv2dGeom& g, const float* x, const float* dy, float beta,
+                            float* dw, float* dbias) {
+  const int64_t Hp = g.H + 2 * g.pad_h, Wp = g.W + 2 * g.pad_w, P = g.Ho * g.Wo;
+  const int64_t Kp = (g.K + 15) / 16, T = g.C * g.R * g.S, ng = (T + kBwdwTaps - 1) / kBwdwTaps;
+  const int64_t rows = g.B * g.Ho, chunk = std::max<int64_t>(1, kBwdwChunkPix / g.Wo);
+  // Tap groups of one output-channel block split into nsplit ranges so that
+  // there are about kBwdwMinItems items.
+  const int64_t nsplit = std::min(ng, std::max<int64_t>(1, (kBwdwMinItems + Kp - 1) / Kp));
+  float* xp = aligned_workspace(0, g.B * g.C * Hp * Wp);
+  float* dyp = aligned_workspace(1, g.B * Kp * P * 16);
+  float* dwp = aligned_workspace(2, Kp * ng * kBwdwTaps * 16);
+  int64_t* toff = workspace<int64_t>(0, ng * kBwdwTaps);
+  const float** xr = workspace<const float*>(0, 2 * rows);
+  const float** dyr = xr + rows;
+  for (int64_t t = 0; t < ng * kBwdwTaps; ++t) {
+    const int64_t c = t / (g.R * g.S), r = t / g.S % g.R, s = t % g.S;
+    toff[t] = t < T ? (c * Hp + r) * Wp + s : 0;  // past T: any valid address, result unused
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t b = i / g.Ho, oh = i % g.Ho;
+    xr[i] = xp + (b * g.C * Hp + oh) * Wp;
+    dyr[i] = dyp + (b * Kp * P + oh * g.Wo) * 16;
+  }
+  // Input planes packed in groups of about 16 KiB.
+  const int64_t per = std::max<int64_t>(1, 4096 / (Hp * Wp));
+  const int64_t nx = (g.B * g.C + per - 1) / per, nd = g.B * Kp;
+  const int64_t nt = std::max<int64_t>(1, omp_get_max_threads());
+  parallel_phases(
+      nt, nx + nd,
+      [&](int64_t i, int64_t) {
+        if (i < nx) {
+          for (int64_t j = i * per; j < std::min(g.B * g.C, (i + 1) * per); ++j)
+            bwdw_pack_input(g, x, j, xp);
+        } else {
+          bwdw_pack_dy(g, dy, i - nx, Kp, dyp);
+        }
+      },
+      Kp * nsplit,
+      [&](int64_t j, int64_t) {
+        const int64_t kp = j / nsplit, part = j % nsplit;
+        const int64_t g0 = ng * part / nsplit, g1 = ng * (part + 1) / nsplit;
+        float* tiles = dwp + kp * ng * kBwdwTaps * 16;
+        for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+          const int64_t nr = std::min(chunk, rows - r0);
+          for (int64_t gi = g0; gi < g1; ++gi) {
+            const int64_t* to = toff + gi * kBwdwTaps;
+            float* tile = tiles + gi * kBwdwTaps * 16;
+            const int64_t nt_here = std::min(kBwdwTaps, T - gi * kBwdwTaps);
+            const float* const* xa = xr + r0;
+            const float* const* da = dyr + r0;
+            const int64_t off = kp * P * 16;
+            switch (nt_here) {
+              case 1: bwdw_micro<1>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
+              case 2: bwdw_micro<2>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
+              case 3: bwdw_micro<3>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
+              case 4: bwdw_micro<4>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
+              case 5: bwdw_micro<5>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
+              default: bwdw_micro<6>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
+            }
+          }
+        }
+        // dw[k, t] for this block's k and this item's taps, KCRS, with beta.
+        const int64_t t0 = g0 * kBwdwTaps, t1 = std::min(T, g1 * kBwdwTaps);
+        for (int64_t k = kp * 16; k < std::min(g.K, kp * 16 + 16); ++k) {
+          float* out = dw + k * T;
+          const float* in = tiles + (k - kp * 16);
+          for (int64_t t = t0; t < t1; ++t)
+            out[t] = beta == 0.f ? in[t * 16] : in[t * 16] + beta * out[t];
+          if (dbias && part == 0) {
+            float acc = 0;
+            for (int64_t b = 0; b < g.B; ++b) {
+              const float* p = dy + (b * g.K + k) * P;
+              for (int64_t q = 0; q < P; ++q) acc += p[q];
+            }
+            dbias[k] = beta == 0.f ? acc : acc + beta * dbias[k];
+          }
+        }
+      });
+}
+#endif  // SIRS_CONV_V9
+
 }  // namespace
 
 template <class T>
@@ -1342,6 +1520,7 @@ void conv2d_forward_cpu(const Conv2dGeom& g, const T* x, const T* w, const T* bi
     if (winograd_applies(g) && g.B > 0) return forward_winograd(g, x, w, bias, beta, y);
     version = 4;
   }
+  if (version == 10) version = 9;  // version 10 differs only in backward filter
   if (version == 9) {
 #ifdef SIRS_CONV_V9
     if constexpr (std::is_same_v<T, float>)
@@ -1362,6 +1541,7 @@ void conv2d_backward_data_cpu(const Conv2dGeom& g, const T* dy, const T* w, T be
     if (winograd_applies(g) && g.B > 0) return backward_data_winograd(g, dy, w, beta, dx);
     version = 4;
   }
+  if (version == 10) version = 9;
   if (version == 9) {
 #ifdef SIRS_CONV_V9
     // The flipped filter's padding R-1-ph must not be negative.
@@ -1380,6 +1560,13 @@ template <class T>
 void conv2d_backward_filter_cpu(const Conv2dGeom& g, const T* x, const T* dy, T beta, T* dw,
                                 T* dbias, int version) {
   if (version == 0) return backward_filter_v0(g, x, dy, beta, dw, dbias);
+  if (version == 10) {
+#ifdef SIRS_CONV_V9
+    if constexpr (std::is_same_v<T, float>)
+      if (direct_applies(g)) return backward_filter_direct(g, x, dy, beta, dw, dbias);
+#endif
+    version = 4;
+  }
   if (version == 8 || version == 9) version = 4;
   if (version == 7 && shifted_applies(g) && g.B > 0)
     return backward_filter_shifted(g, x, dy, beta, dw, dbias);
