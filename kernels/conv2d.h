@@ -45,9 +45,16 @@
 //      input [B, C/8, H+2ph, W+2pw, 8] and filter [K/16, C/8, R, S, 8, 16],
 //      no im2col and no BLAS; backward data (padding <= R-1, S-1) through the
 //      flipped filter as 4. Backward filter, double and other geometries as 4.
-//      Live: faster than 4 in forward and backward data at the ResNet stage
-//      shapes except forward at 512 channels (on par), and backward filter
-//      is 4's own; builds without AVX2/FMA therefore get exactly version 4.
+//      Faster than 4 in forward and backward data at the ResNet stage
+//      shapes except forward at 512 channels (on par); builds without
+//      AVX2/FMA get exactly version 4.
+//  10  as 9, with backward filter (stride 1, dilation 1, float, AVX2+FMA)
+//      by its own micro-kernel (6 filter taps x 16 output channels in 12 ymm
+//      accumulators, the reduction over B*Ho*Wo pixels innermost) on a
+//      zero-padded copy of x [B, C, H+2ph, W+2pw] and dy with 16 output
+//      channels side by side [B, K/16, Ho*Wo, 16], no im2col and no BLAS.
+//      Each thread owns whole parts of dw (no partial sums), so dw has the
+//      same bits for every thread count. Other cases as 9.
 // Measurements and the reasons for the live choice: docs/PERF.md.
 #pragma once
 
@@ -68,7 +75,7 @@ struct Conv2dGeom {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
 };
 
-constexpr int kConv2dKernelVersion = 9;
+constexpr int kConv2dKernelVersion = 10;
 constexpr int kConv2dNumKernelVersions = 11;
 
 template <class T>

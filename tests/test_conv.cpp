@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "autograd/conv.h"
 #include "autograd/gradcheck.h"
@@ -279,6 +280,43 @@ TEST(Conv, DirectKernelPacksAndSplits) {
       {2, 64, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1},
   };
   for (const ConvCase& c : cases) check_direct_against_reference(c, {1, 2});
+}
+
+// Version 10's backward filter on real-valued data, where the order of
+// summation shows in the bits: the same bits run to run and on 1 and 2
+// threads (every dw element is summed by one item in one fixed order), and
+// close to version 4 (float sgemm, another order).
+TEST(Conv, DirectBackwardFilterDeterministic) {
+  Conv2dGeom g{3, 40, 12, 10, 40, 3, 3, 0, 0};
+  g.pad_h = g.pad_w = 1;
+  g.Ho = conv2d_out_size(g.H, g.R, 1, 1, 1);
+  g.Wo = conv2d_out_size(g.W, g.S, 1, 1, 1);
+  Generator gen(7);
+  auto floats = [&](const Shape& s) {
+    std::vector<float> v;
+    for (double e : randn(s, DType::F64, &gen).to_vector()) v.push_back(float(e));
+    return v;
+  };
+  std::vector<float> x = floats({g.B, g.C, g.H, g.W}), dy = floats({g.B, g.K, g.Ho, g.Wo});
+  const int saved = omp_get_max_threads();
+  std::vector<std::vector<float>> dws, dbs;
+  for (int nt : {1, 2, 2, 1}) {
+    omp_set_num_threads(nt);
+    dws.emplace_back(g.K * g.C * g.R * g.S, NAN);
+    dbs.emplace_back(g.K, NAN);
+    conv2d_backward_filter_cpu<float>(g, x.data(), dy.data(), 0.f, dws.back().data(),
+                                      dbs.back().data(), 10);
+  }
+  omp_set_num_threads(saved);
+  for (size_t i = 1; i < dws.size(); ++i) {
+    EXPECT_EQ(0, std::memcmp(dws[i].data(), dws[0].data(), sizeof(float) * dws[0].size())) << i;
+    EXPECT_EQ(0, std::memcmp(dbs[i].data(), dbs[0].data(), sizeof(float) * dbs[0].size())) << i;
+  }
+  std::vector<float> dw4(dws[0].size()), db4(g.K);
+  conv2d_backward_filter_cpu<float>(g, x.data(), dy.data(), 0.f, dw4.data(), db4.data(), 4);
+  std::vector<double> got(dws[0].begin(), dws[0].end()), want(dw4.begin(), dw4.end());
+  // Sums of 360 products of N(0,1) values: |dw| ~ 20, float rounding ~ 1e-5.
+  expect_near(got, want, 1e-3);
 }
 
 TEST(Conv, Gradcheck) {

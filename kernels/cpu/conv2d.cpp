@@ -25,6 +25,8 @@
 // for stride 1 (see "version 7" below). Version 8 is Winograd F(2x2, 3x3) on
 // sgemm. Version 9 (live) is a direct convolution with an AVX2/FMA
 // micro-kernel on channel-blocked layouts, no BLAS (see "version 9" below).
+// Version 10 is version 9 with a backward filter of the same kind (its own
+// micro-kernel, the pixel reduction innermost; see "version 10" below).
 //
 // Threads: versions 1-5 run their data movement on short-lived std::threads
 // (parallel_for below), tuned for the pthreads build of OpenBLAS the Makefile
