@@ -23,19 +23,20 @@
 // OpenMP regions.
 // Version 7 replaces im2col by shifted views of a padded copy of the input
 // for stride 1 (see "version 7" below). Version 8 is Winograd F(2x2, 3x3) on
-// sgemm. Version 9 (live) is a direct convolution with an AVX2/FMA
+// sgemm. Version 9 is a direct convolution with an AVX2/FMA
 // micro-kernel on channel-blocked layouts, no BLAS (see "version 9" below).
 // Version 10 is version 9 with a backward filter of the same kind (its own
-// micro-kernel, the pixel reduction innermost; see "version 10" below).
+// micro-kernel, the pixel reduction innermost; see "version 10" below); it
+// is live.
 //
 // Threads: versions 1-5 run their data movement on short-lived std::threads
 // (parallel_for below), tuned for the pthreads build of OpenBLAS the Makefile
 // links by default. Versions 6 and 7 use OpenMP loops, for the OpenMP build
-// (make OPENBLAS_VARIANT=openmp: GEMMs on the same libgomp team). Version 9
-// runs its own work on std::threads too (parallel_phases), no OpenMP
-// region, so it leaves no spinning libgomp workers behind for the OpenBLAS
-// GEMMs of backward filter. Version 0 is serial on purpose: it only checks
-// the others (tests, bench).
+// (make OPENBLAS_VARIANT=openmp: GEMMs on the same libgomp team). Versions 9
+// and 10 run their own work on std::threads too (parallel_phases), no OpenMP
+// region, so they leave no spinning libgomp workers behind for the OpenBLAS
+// GEMMs that follow (version 9's backward filter, strided convolutions).
+// Version 0 is serial on purpose: it only checks the others (tests, bench).
 // Workspaces (col, gathered Y/dY) are thread-local and only grow, so steady
 // state training does not allocate. Chunks are capped at kMaxColElems.
 //
@@ -1430,6 +1431,13 @@ void bwdw_pack_dy(const Conv2dGeom& g, const float* dy, int64_t i, int64_t Kp, f
     for (int64_t kk = 0; kk < 16; ++kk) dst[p * 16 + kk] = k0 + kk < g.K ? src[kk * P + p] : 0.f;
 }
 
+// bwdw_micro<n> for n taps, n = 1 .. kBwdwTaps.
+using BwdwMicro = void (*)(const float* const*, const float* const*, int64_t, int64_t,
+                           const int64_t*, int64_t, bool, float*);
+constexpr BwdwMicro kBwdwMicro[kBwdwTaps + 1] = {nullptr,       bwdw_micro<1>, bwdw_micro<2>,
+                                                 bwdw_micro<3>, bwdw_micro<4>, bwdw_micro<5>,
+                                                 bwdw_micro<6>};
+
 void backward_filter_direct(const Conv2dGeom& g, const float* x, const float* dy, float beta,
                             float* dw, float* dbias) {
   const int64_t Hp = g.H + 2 * g.pad_h, Wp = g.W + 2 * g.pad_w, P = g.Ho * g.Wo;
@@ -1481,14 +1489,7 @@ void backward_filter_direct(const Conv2dGeom& g, const float* x, const float* dy
             const float* const* xa = xr + r0;
             const float* const* da = dyr + r0;
             const int64_t off = kp * P * 16;
-            switch (nt_here) {
-              case 1: bwdw_micro<1>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
-              case 2: bwdw_micro<2>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
-              case 3: bwdw_micro<3>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
-              case 4: bwdw_micro<4>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
-              case 5: bwdw_micro<5>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
-              default: bwdw_micro<6>(xa, da, nr, g.Wo, to, off, r0 == 0, tile); break;
-            }
+            kBwdwMicro[nt_here](xa, da, nr, g.Wo, to, off, r0 == 0, tile);
           }
         }
         // dw[k, t] for this block's k and this item's taps, KCRS, with beta.
