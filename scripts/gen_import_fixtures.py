@@ -93,14 +93,20 @@ def state_pth(out):
     with zipfile.ZipFile(f"{out}/state.pth") as src, \
             zipfile.ZipFile(f"{out}/state_deflate.pth", "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            dst.writestr(info.filename, src.read(info.filename))
+            # A fixed timestamp: the same bytes on every run (writestr with
+            # a bare name would stamp each entry with the current time).
+            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, src.read(info.filename))
     # The same entries with every size and offset in ZIP64 records.
     with zipfile.ZipFile(f"{out}/state.pth") as src:
         write_zip64(f"{out}/state_zip64.pth",
                     [(i.filename, src.read(i.filename)) for i in src.infolist()])
     # A global a state dict never holds.
     torch.save({"x": collections.Counter(a=1)}, f"{out}/unknown_global.pth")
-    # The legacy (pre-1.6) format.
+    # The legacy (pre-1.6) format. Its bytes differ from run to run: torch
+    # names each storage by its memory address (the tests only check that
+    # sirs refuses the format with a clear error, so any run's file serves).
     torch.save({"x": torch.ones(2)}, f"{out}/legacy.pth", _use_new_zipfile_serialization=False)
 
 
