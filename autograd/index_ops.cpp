@@ -56,16 +56,11 @@ void check_index_range(const char* op, const Tensor& idx, int64_t size, int64_t 
   const int64_t n = idx.numel();
   if (idx.device().is_cuda()) {
     if (n == 0) return;
-    DeferredIndexCheck check;
-    check.op = op;
-    check.idx = idx.data<int64_t>();
-    check.n = n;
-    check.lo = 0;
-    check.hi = size;
-    check.owner = idx.storage();
-    check.on_bad = [op, size, dim, x_shape](int64_t j, int64_t value, const std::string& note) {
-      throw_index_range(op, value, j, size, dim, x_shape, note);
-    };
+    DeferredIndexCheck check(
+        op, idx.data<int64_t>(), n, 0, size, idx.storage(),
+        [op, size, dim, x_shape](int64_t j, int64_t value, const std::string& note) {
+          throw_index_range(op, value, j, size, dim, x_shape, note);
+        });
     SIRS_IF_CUDA(op, cuda_checked_launch(idx.device().index, std::move(check), [&](int32_t* flag) {
                    index_check_cuda(idx.data<int64_t>(), n, size, flag,
                                     cuda_stream(idx.device().index));

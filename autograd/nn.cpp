@@ -105,16 +105,11 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
   // reported.
   DeferredIndexCheck check;
   if (dev.is_cuda()) {
-    check.op = op;
-    check.idx = idx.data<int64_t>();
-    check.n = N;
-    check.lo = 0;
-    check.hi = V;
-    check.owner = idx.storage();
-    check.on_bad = [ishape = indices.shape(), wshape = weight.shape()](
-                       int64_t n, int64_t value, const std::string& note) {
-      throw_bad_embedding_index(value, n, ishape, wshape, note);
-    };
+    check = DeferredIndexCheck(op, idx.data<int64_t>(), N, 0, V, idx.storage(),
+                               [ishape = indices.shape(), wshape = weight.shape()](
+                                   int64_t n, int64_t value, const std::string& note) {
+                                 throw_bad_embedding_index(value, n, ishape, wshape, note);
+                               });
   } else {
     const int64_t* ip = idx.data<int64_t>();
     for (int64_t n = 0; n < N; ++n)
@@ -319,18 +314,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
   // the loss and its gradient until the error is reported.
   DeferredIndexCheck check;
   if (dev.is_cuda()) {
-    check.op = op;
-    check.idx = tc.data<int64_t>();
-    check.n = B * S;
-    check.lo = 0;
-    check.hi = K;
+    check = DeferredIndexCheck(op, tc.data<int64_t>(), B * S, 0, K, tc.storage(),
+                               [tshape = target.shape(), K, ignore_index](int64_t e, int64_t value,
+                                                                          const std::string& note) {
+                                 throw_bad_target(value, e, tshape, K, ignore_index, note);
+                               });
     check.has_ignore = true;
     check.ignore = ignore_index;
-    check.owner = tc.storage();
-    check.on_bad = [tshape = target.shape(), K, ignore_index](int64_t e, int64_t value,
-                                                              const std::string& note) {
-      throw_bad_target(value, e, tshape, K, ignore_index, note);
-    };
     if (reduction == Reduction::Mean) wsum_dev = empty({}, Options(DType::F64, dev));
   } else {
     const int64_t* tp = tc.data<int64_t>();

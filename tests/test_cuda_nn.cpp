@@ -627,6 +627,29 @@ std::string index_error_of(F&& fn) {
   return "";
 }
 
+#ifdef SIRS_WITH_CUDA
+// The entry the ops fill for a checked call (host side only: runs without
+// a GPU): each argument lands in its field, and the error closure is the
+// one given.
+TEST(DeferredIndexCheckEntry, ConstructorFillsEveryField) {
+  const int64_t data[3] = {0, 1, 2};
+  auto owner = std::make_shared<int>(7);
+  int64_t seen = -1;
+  DeferredIndexCheck c(
+      "op_name", data, 3, -2, 9, owner,
+      [&](int64_t pos, int64_t value, const std::string&) { seen = pos * 100 + value; });
+  EXPECT_STREQ(c.op, "op_name");
+  EXPECT_EQ(c.idx, data);
+  EXPECT_EQ(c.n, 3);
+  EXPECT_EQ(c.lo, -2);
+  EXPECT_EQ(c.hi, 9);
+  EXPECT_FALSE(c.has_ignore);
+  EXPECT_EQ(c.owner.get(), owner.get());
+  c.on_bad(4, 5, "");
+  EXPECT_EQ(seen, 405);
+}
+#endif
+
 TEST(CudaDeferredChecks, NoWaitAtTheCallErrorAtSynchronize) {
   SIRS_REQUIRE_CUDA();
   SyncChecksScope mode(false);

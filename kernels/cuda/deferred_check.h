@@ -82,6 +82,19 @@ using DeferredCheckError = std::function<void(int64_t pos, int64_t value, const 
 // its flag reads 1. Element j is valid when lo <= idx[j] < hi, or when
 // has_ignore and idx[j] == ignore (cross-entropy's ignore_index).
 struct DeferredIndexCheck {
+  DeferredIndexCheck() = default;
+  // Elements [0, n) of idx valid when lo <= idx[j] < hi (set has_ignore
+  // and ignore afterwards for an ignored value).
+  DeferredIndexCheck(const char* op_, const int64_t* idx_, int64_t n_, int64_t lo_, int64_t hi_,
+                     std::shared_ptr<const void> owner_, DeferredCheckError on_bad_)
+      : op(op_),
+        idx(idx_),
+        n(n_),
+        lo(lo_),
+        hi(hi_),
+        owner(std::move(owner_)),
+        on_bad(std::move(on_bad_)) {}
+
   const char* op = "";               // string literal, for the fallback message
   const int64_t* idx = nullptr;      // [n] on the device, contiguous
   int64_t n = 0;
