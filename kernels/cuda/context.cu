@@ -21,6 +21,7 @@ struct DeviceContext {
   cublasHandle_t cublas = nullptr;
   cudnnHandle_t cudnn = nullptr;
   int sm_count = 0;
+  int max_block_smem = 0;  // opt-in dynamic shared memory per block, bytes
 };
 
 std::mutex g_mutex;
@@ -44,6 +45,8 @@ DeviceContext& context(int device) {
     // cudaMemset) still orders against it.
     SIRS_CUDA_CHECK(cudaStreamCreate(&fresh->stream));
     SIRS_CUDA_CHECK(cudaDeviceGetAttribute(&fresh->sm_count, cudaDevAttrMultiProcessorCount, device));
+    SIRS_CUDA_CHECK(cudaDeviceGetAttribute(&fresh->max_block_smem,
+                                           cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
     c = std::move(fresh);
   }
   return *c;
@@ -54,6 +57,8 @@ DeviceContext& context(int device) {
 cudaStream_t cuda_stream(int device) { return context(device).stream; }
 
 int cuda_sm_count(int device) { return context(device).sm_count; }
+
+int cuda_max_block_smem(int device) { return context(device).max_block_smem; }
 
 cublasHandle_t cublas_handle(int device) {
   DeviceContext& c = context(device);

@@ -52,4 +52,8 @@ class CudaBuffer {
 // Multiprocessor count of `device` (cached), for sizing grid-stride launches.
 int cuda_sm_count(int device);
 
+// The most dynamic shared memory one block of `device` may opt into
+// (bytes, cached): what kernels with large shared-memory buffers may ask for.
+int cuda_max_block_smem(int device);
+
 }  // namespace sirs

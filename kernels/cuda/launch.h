@@ -65,6 +65,25 @@ inline int cuda_blocks(int64_t n, int threads) {
 // launches whose blocks carry equal work. Asked of the runtime once per
 // (kernel, threads, smem, current device), then cached: the reductions
 // that use it run several times per training step.
+// Lets `kernel` launch with `smem` bytes of dynamic shared memory on the
+// current device (cudaFuncAttributeMaxDynamicSharedMemorySize; needed above
+// 48 KB). The attribute stays set, so the runtime is asked once per
+// (kernel, device) and again only for a larger size.
+template <class Kernel>
+void cuda_allow_dynamic_smem(Kernel kernel, size_t smem) {
+  static std::mutex mutex;
+  static std::map<std::tuple<const void*, int>, size_t> allowed;
+  int device = 0;
+  SIRS_CUDA_CHECK(cudaGetDevice(&device));
+  const auto key = std::make_tuple(reinterpret_cast<const void*>(kernel), device);
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = allowed.find(key);
+  if (it != allowed.end() && it->second >= smem) return;
+  SIRS_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(smem)));
+  allowed[key] = smem;
+}
+
 template <class Kernel>
 int cuda_blocks_per_sm(Kernel kernel, int threads, size_t smem = 0) {
   static std::mutex mutex;

@@ -1258,13 +1258,6 @@ struct GroupNormCall {
   cudaStream_t stream;
 };
 
-// The most dynamic shared memory one block of `device` may opt into.
-int max_block_smem(int device) {
-  int bytes = 0;
-  SIRS_CUDA_CHECK(cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  return bytes;
-}
-
 // Launches a ring kernel (versions 5, 7, 8) on one block per resident slot
 // (at most nseg), with `smem` bytes of dynamic shared memory and up to
 // max_threads threads (a multiple of 32 no larger than the nvec vectors
@@ -1273,8 +1266,7 @@ template <class Kernel, class... Args>
 void launch_ring(Kernel kernel, int max_threads, int64_t nvec, size_t smem, int64_t nseg,
                  int device, cudaStream_t stream, Args... args) {
   const int threads = static_cast<int>(std::min<int64_t>(max_threads, (nvec + 31) / 32 * 32));
-  SIRS_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       static_cast<int>(smem)));
+  cuda_allow_dynamic_smem(kernel, smem);
   const int64_t resident =
       static_cast<int64_t>(cuda_sm_count(device)) * cuda_blocks_per_sm(kernel, threads, smem);
   kernel<<<static_cast<int>(std::min(nseg, resident)), threads, smem, stream>>>(args...);
@@ -1287,7 +1279,7 @@ bool group_norm_stream_launch(const GroupNormCall<T>& c, int max_threads) {
   const int64_t stage_bytes = c.m * static_cast<int64_t>(sizeof(T));
   const size_t smem = static_cast<size_t>(stage_bytes) * kStages;
   if (!c.vec || c.nseg == 0 || c.m / V < kStreamMinVecs || stage_bytes > kStreamMaxStageBytes ||
-      smem > static_cast<size_t>(max_block_smem(c.device)))
+      smem > static_cast<size_t>(cuda_max_block_smem(c.device)))
     return false;
   launch_ring(group_norm_forward_stream_kernel_v1<T, V, kStages>, max_threads, c.m / V, smem,
               c.nseg, c.device, c.stream, c.x, c.weight, c.bias, c.out, c.mean, c.invstd, c.nseg,
@@ -1303,7 +1295,7 @@ bool group_norm_tma_launch(const GroupNormCall<T>& c) {
   const int64_t stage_bytes = c.m * static_cast<int64_t>(sizeof(T));
   // Room for the static shared memory (barriers, block sums) beside the ring.
   const int64_t stages = std::min<int64_t>(
-      kTmaMaxStages, (max_block_smem(c.device) - 1024) / std::max<int64_t>(stage_bytes, 1));
+      kTmaMaxStages, (cuda_max_block_smem(c.device) - 1024) / std::max<int64_t>(stage_bytes, 1));
   // The bulk copy moves multiples of 16 bytes; its mbarrier counts under 2^20.
   if (!c.vec || c.nseg == 0 || c.m / V < kStreamMinVecs || stage_bytes % 16 != 0 ||
       stage_bytes >= (1 << 20) || stages < 3)
