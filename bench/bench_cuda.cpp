@@ -199,6 +199,16 @@ std::vector<Case> cases() {
                  return std::function<void()>([=] { group_norm(x, 32, w, b); });
                },
                2 * 4 * numel(gn)});
+  // A copy of the group norm's bytes (32 MiB in, 32 MiB out): what the same
+  // traffic costs at this size under the same L2 flush (start-up, the
+  // flush's dirty lines written back). The 70 % target stays against the
+  // 256 MiB copy; gpu_table.py shows this one beside it.
+  const Shape gn_flat = {shape_numel(gn)};
+  v.push_back({"cuda/copy_d2d/" + label(gn_flat), [=] {
+                 Tensor x = gpu_randn(gn_flat, 1);
+                 return std::function<void()>([=] { x.clone(); });
+               },
+               2 * 4 * numel(gn_flat)});
   // Each version of the group norm forward launcher (kernels/cuda/norm_cuda.h).
   for (int ver = 1; ver <= kGroupNormForwardCudaVersions; ++ver)
     v.push_back({"cuda/group_norm_v" + std::to_string(ver) + "/" + label(gn), [=] {

@@ -132,6 +132,25 @@ __device__ T block_sum(T v, T* shared) {
   return r;
 }
 
+// Sums of a and b over the block (blockDim.x a multiple of 32, at most
+// 1024) with one barrier where two block_sum calls take four; every thread
+// gets both, in the same order of additions as block_sum. `shared` holds 32
+// pairs. Unlike block_sum it does not start with a barrier: the caller must
+// put one between a call and the next call's writes to `shared`.
+template <class T>
+__device__ void block_sum_pair(T& a, T& b, T (*shared)[2]) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = (blockDim.x + 31) >> 5;
+  a = warp_sum(a);
+  b = warp_sum(b);
+  if (lane == 0) {
+    shared[warp][0] = a;
+    shared[warp][1] = b;
+  }
+  __syncthreads();
+  a = warp_sum(lane < nwarps ? shared[lane][0] : T(0));
+  b = warp_sum(lane < nwarps ? shared[lane][1] : T(0));
+}
+
 #endif  // __CUDACC__
 
 }  // namespace sirs

@@ -40,8 +40,10 @@
 // blocks streaming segments through a ring in shared memory with cp.async
 // (5: 3 stages, 512 threads; 7, live: 2 stages, 256 threads) or with bulk
 // copies of the tensor memory accelerator (8), a segment split over a
-// thread-block cluster that meets in distributed shared memory (6), and
-// two fine-grained passes, the second re-reading x from L2 (9). On the
+// thread-block cluster that meets in distributed shared memory (6),
+// two fine-grained passes, the second re-reading x from L2 (9), and
+// version 7 with one barrier for the block's sums (10), also adding each
+// vector's values in T first (11; neither has run on a GPU yet). On the
 // H200 at [32, 256, 32, 32], G = 32 (32 KB segments), as a share of copy
 // bandwidth: 1: 39 %, 2: 59 %, 3: 57 %, 4: 54 %, 5: 62 %, 6: 46 %, 7: 64 %,
 // 8: 53 %, 9: 42 % (docs/PERF.md, third sitting). The group norm dx runs
@@ -427,17 +429,15 @@ constexpr int kResidentThreads = 256;
 constexpr int kResidentMaxVecs = 8;  // slots per thread: segments up to 2048 vectors
 constexpr int64_t kRereadMaxValues = 16384;  // 64 KB of float per block between its two reads
 
-// Mean and invstd of segment seg from this thread's shifted sums s, q (k
-// the shift, m values in all), through shifted_mean_var as the split path;
-// every thread of the block calls it and gets both; thread 0 stores
-// them.
+// Mean and invstd of segment seg from the block's shifted sums s, q (k the
+// shift, m values in all), through shifted_mean_var as the split path;
+// every thread calls it with the same s and q and gets both; thread 0
+// stores them.
 template <class T>
-__device__ __forceinline__ void block_segment_stats(double s, double q, double k, int64_t m,
-                                                    double eps, int64_t seg, T* __restrict__ mean,
-                                                    T* __restrict__ invstd, double* shared, T* mu,
-                                                    T* is) {
-  s = block_sum(s, shared);
-  q = block_sum(q, shared);
+__device__ __forceinline__ void segment_stats_from_sums(double s, double q, double k, int64_t m,
+                                                        double eps, int64_t seg,
+                                                        T* __restrict__ mean,
+                                                        T* __restrict__ invstd, T* mu, T* is) {
   double md, var;
   shifted_mean_var(s, q, k, static_cast<double>(m), &md, &var);
   *mu = static_cast<T>(md);
@@ -446,6 +446,17 @@ __device__ __forceinline__ void block_segment_stats(double s, double q, double k
     mean[seg] = *mu;
     invstd[seg] = *is;
   }
+}
+
+// The same from this thread's own sums s, q: adds them over the block first.
+template <class T>
+__device__ __forceinline__ void block_segment_stats(double s, double q, double k, int64_t m,
+                                                    double eps, int64_t seg, T* __restrict__ mean,
+                                                    T* __restrict__ invstd, double* shared, T* mu,
+                                                    T* is) {
+  s = block_sum(s, shared);
+  q = block_sum(q, shared);
+  segment_stats_from_sums<T>(s, q, k, m, eps, seg, mean, invstd, mu, is);
 }
 
 // y for vector j of a segment whose channels start at c0 (S values per
@@ -610,6 +621,17 @@ static __global__ void group_norm_forward_reread_kernel_v1(
 // j % blockDim.x's, read from shared memory twice (sums, then output).
 // Version 5 runs 3 stages and 512 threads, version 7 2 stages and 256
 // threads (more, smaller blocks per SM; one segment ahead).
+// Versions 10 and 11 are version 7 with fewer steps between a segment's
+// arrival and its first store. kOneBarrier (both): the block adds its two
+// sums with one barrier (block_sum_pair) where two block_sum calls take
+// four; the ring's barrier at the end of the step keeps the next segment
+// from rewriting the pairs before every thread has read them. kPackSums
+// (11): the V values of a vector are shifted and added in T first, so a
+// float vector costs 2 conversions and 2 double additions where
+// add_shifted takes 4 conversions and 4 subtractions, 4 additions and 4
+// fused multiply-adds in double (sm_90 converts to double at a quarter of
+// its double add rate);
+// the price is float rounding in each vector's 4-value sums, ~1e-7 relative.
 constexpr int64_t kStreamMaxStageBytes = 64 * 1024;  // 3 stages fit one block per SM
 constexpr int64_t kStreamMinVecs = 256;  // shorter segments: the per-segment barriers dominate
 
@@ -622,7 +644,20 @@ __device__ __forceinline__ void stream_issue(const T* __restrict__ x, int64_t se
   __pipeline_commit();
 }
 
-template <class T, int V, int kStages>
+template <class T, int V>
+__device__ __forceinline__ void add_shifted_pack(const Pack<T, V>& p, T k, double& s, double& q) {
+  T ps = 0, pq = 0;
+#pragma unroll
+  for (int t = 0; t < V; ++t) {
+    const T d = p.v[t] - k;
+    ps += d;
+    pq += d * d;
+  }
+  s += static_cast<double>(ps);
+  q += static_cast<double>(pq);
+}
+
+template <class T, int V, int kStages, bool kOneBarrier, bool kPackSums>
 static __global__ void group_norm_forward_stream_kernel_v1(
     const T* __restrict__ x,       // [B * G, m]
     const T* __restrict__ weight,  // [C] or null
@@ -633,7 +668,7 @@ static __global__ void group_norm_forward_stream_kernel_v1(
     int64_t nseg, int64_t m, int64_t G, int64_t K, int64_t S, double eps) {
   extern __shared__ __align__(16) unsigned char stream_smem[];
   T* ring = reinterpret_cast<T*>(stream_smem);  // [kStages, m]
-  __shared__ double shared[32];
+  __shared__ double shared[kOneBarrier ? 64 : 32];  // 32 pairs or 32 block_sum partials
   const int64_t nvec = m / V, stride = gridDim.x;
   for (int st = 0; st < kStages - 1; ++st)
     stream_issue<T, V>(x, blockIdx.x + st * stride, nseg, m, nvec, ring + st * m);
@@ -646,10 +681,19 @@ static __global__ void group_norm_forward_stream_kernel_v1(
     const T* xs = ring + st * m;
     const double k = static_cast<double>(xs[0]);
     double s = 0, q = 0;
-    for (int64_t j = threadIdx.x; j < nvec; j += blockDim.x)
-      add_shifted<T, V>(load_pack<T, V>(xs + j * V), k, s, q);
+    for (int64_t j = threadIdx.x; j < nvec; j += blockDim.x) {
+      if constexpr (kPackSums)
+        add_shifted_pack<T, V>(load_pack<T, V>(xs + j * V), xs[0], s, q);
+      else
+        add_shifted<T, V>(load_pack<T, V>(xs + j * V), k, s, q);
+    }
     T mu, is;
-    block_segment_stats<T>(s, q, k, m, eps, seg, mean, invstd, shared, &mu, &is);
+    if constexpr (kOneBarrier) {
+      block_sum_pair(s, q, reinterpret_cast<double(*)[2]>(shared));
+      segment_stats_from_sums<T>(s, q, k, m, eps, seg, mean, invstd, &mu, &is);
+    } else {
+      block_segment_stats<T>(s, q, k, m, eps, seg, mean, invstd, shared, &mu, &is);
+    }
     const int64_t c0 = (seg % G) * K;
     for (int64_t j = threadIdx.x; j < nvec; j += blockDim.x)
       store_pack<T, V>(out + seg * m + j * V, normalize_pack<T, V>(load_pack<T, V>(xs + j * V), j,
@@ -1273,7 +1317,7 @@ void launch_ring(Kernel kernel, int max_threads, int64_t nvec, size_t smem, int6
   SIRS_CUDA_CHECK(cudaGetLastError());
 }
 
-template <class T, int kStages>
+template <class T, int kStages, bool kOneBarrier = false, bool kPackSums = false>
 bool group_norm_stream_launch(const GroupNormCall<T>& c, int max_threads) {
   constexpr int V = kVec<T>;
   const int64_t stage_bytes = c.m * static_cast<int64_t>(sizeof(T));
@@ -1281,9 +1325,9 @@ bool group_norm_stream_launch(const GroupNormCall<T>& c, int max_threads) {
   if (!c.vec || c.nseg == 0 || c.m / V < kStreamMinVecs || stage_bytes > kStreamMaxStageBytes ||
       smem > static_cast<size_t>(cuda_max_block_smem(c.device)))
     return false;
-  launch_ring(group_norm_forward_stream_kernel_v1<T, V, kStages>, max_threads, c.m / V, smem,
-              c.nseg, c.device, c.stream, c.x, c.weight, c.bias, c.out, c.mean, c.invstd, c.nseg,
-              c.m, c.G, c.K, c.S, c.eps);
+  launch_ring(group_norm_forward_stream_kernel_v1<T, V, kStages, kOneBarrier, kPackSums>,
+              max_threads, c.m / V, smem, c.nseg, c.device, c.stream, c.x, c.weight, c.bias, c.out,
+              c.mean, c.invstd, c.nseg, c.m, c.G, c.K, c.S, c.eps);
   return true;
 }
 
@@ -1473,7 +1517,9 @@ void group_norm_forward_cuda(const T* x, const T* weight, const T* bias, T* out,
       (version == 6 && group_norm_cluster_launch<T>(call)) ||
       (version == 7 && group_norm_stream_launch<T, 2>(call, 256)) ||
       (version == 8 && group_norm_tma_launch<T>(call)) ||
-      (version == 9 && group_norm_parts_launch<T>(call)))
+      (version == 9 && group_norm_parts_launch<T>(call)) ||
+      (version == 10 && group_norm_stream_launch<T, 2, true>(call, 256)) ||
+      (version == 11 && group_norm_stream_launch<T, 2, true, true>(call, 256)))
     return;
   if (version == 4 && plan.ok && nseg > 0) {
     resident_dispatch<T>(plan, [&](auto v, auto vecs) {

@@ -92,9 +92,12 @@ void batch_norm_backward_cuda(const T* dout,    // [B, C, S]
 //   9  two passes over parts of 512 vectors: partial sums, then the
 //      output from the part re-read (from L2 when x fits there). Segments
 //      of 512 to 16384 vectors; falls back to 2 (then 1).
+//  10  as 7, the block's two sums added with one barrier instead of four.
+//  11  as 10, each vector's values shifted and added in T before the
+//      double sums (float rounding in 4-value sums, ~1e-7 relative).
 // kGroupNormForwardCudaVersion is the live one (docs/PERF.md has the
 // measurements).
-constexpr int kGroupNormForwardCudaVersions = 9;
+constexpr int kGroupNormForwardCudaVersions = 11;
 constexpr int kGroupNormForwardCudaVersion = 7;
 
 template <class T>
