@@ -66,10 +66,13 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   Tensor y = batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
   // num_batches_tracked += 1 where it lives: a copy with beta = 1 adds a
   // one-element 1 into it, so a CUDA buffer needs no read back to the host
-  // (an item() here would stall the GPU pipeline at every BatchNorm).
-  if (is_training())
-    view::copy_into(num_batches_tracked,
-                    ones({}, Options(DType::I64, num_batches_tracked.device())), 1.0);
+  // (an item() here would stall the GPU pipeline at every BatchNorm). The 1
+  // is kept, so a training step does not allocate and fill one per layer.
+  if (is_training()) {
+    if (!one_.defined() || one_.device() != num_batches_tracked.device())
+      one_ = ones({}, Options(DType::I64, num_batches_tracked.device()));
+    view::copy_into(num_batches_tracked, one_, 1.0);
+  }
   return y;
 }
 

@@ -65,6 +65,9 @@ class BatchNorm2d : public Layer {
   Tensor running_mean, running_var, num_batches_tracked;  // buffers [C], [C], int64 0-d
   int64_t num_features;
   double eps, momentum;
+
+ private:
+  Tensor one_;  // int64 1 on num_batches_tracked's device, made on first use
 };
 
 // x [B, C, *]; statistics per sample over groups of C / groups channels.
