@@ -85,7 +85,8 @@ Tensor image_batch(const std::vector<Image>& imgs, int64_t s) {
 }  // namespace
 
 ImageEmbeddings embed_images(SirsModel& model, const std::vector<std::string>& paths,
-                             int64_t image_size, int64_t batch, bool want_masks) {
+                             int64_t image_size, int64_t batch, bool want_masks,
+                             const ModelMapFn& on_map) {
   NoGradGuard ng;
   ImageEmbeddings out;
   const int64_t n = int64_t(paths.size());
@@ -99,7 +100,7 @@ ImageEmbeddings embed_images(SirsModel& model, const std::vector<std::string>& p
     if (parts.empty()) parts.resize(enc.image_vecs.size());
     for (size_t k = 0; k < enc.image_vecs.size(); ++k)
       parts[k].push_back(view::contiguous(view::to_dtype(enc.image_vecs[k], DType::F32)));
-    if (want_masks && enc.seg_logits.defined()) {
+    if ((want_masks || on_map) && enc.seg_logits.defined()) {
       Tensor lg = view::contiguous(view::to_dtype(enc.seg_logits, DType::F32));
       const int64_t kc = lg.shape()[1], h = lg.shape()[2], w = lg.shape()[3];
       const float* l = lg.data<float>();
@@ -116,17 +117,9 @@ ImageEmbeddings embed_images(SirsModel& model, const std::vector<std::string>& p
           m.labels[size_t(p)] = uint8_t(best);
         }
         const Image& im = imgs[size_t(i)];
-        if (m.h != im.h || m.w != im.w) {  // nearest: source index floor(dst * in / out)
-          ClassMap r;
-          r.h = im.h;
-          r.w = im.w;
-          r.labels.resize(size_t(r.h) * size_t(r.w));
-          for (int y = 0; y < r.h; ++y)
-            for (int x = 0; x < r.w; ++x)
-              r.labels[size_t(y) * size_t(r.w) + size_t(x)] =
-                  m.labels[size_t(int64_t(y) * m.h / r.h) * size_t(m.w) + size_t(int64_t(x) * m.w / r.w)];
-          m = std::move(r);
-        }
+        if (on_map) on_map(lo + i, m, im.h, im.w);
+        if (!want_masks) continue;
+        if (m.h != im.h || m.w != im.w) m = resize_nearest(m, im.h, im.w);
         out.predicted.push_back(std::move(m));
       }
     }
@@ -190,8 +183,20 @@ SplitEval evaluate_split(const RunConfig& cfg, SirsModel& model, const std::stri
   if (masks) po.mask_dir = cfg.mask_path;
   ev.split = read_precomp(cfg.data_path, split, po);
   const Vocab vocab = Vocab::load_json(cfg.vocab_path);
+  ConfusionMatrix cm(cfg.model.num_classes);
+  ModelMapFn score = nullptr;
+  if (masks)
+    score = [&](int64_t i, const ClassMap& p, int image_h, int image_w) {
+      const std::string& path = ev.split.mask_paths[size_t(i)];
+      Mask gt = read_mask(path);
+      check_mask_matches_image(gt, path, image_h, image_w, ev.split.image_paths[size_t(i)]);
+      if (gt.h != p.h || gt.w != p.w) gt = resize_nearest(gt, p.h, p.w);
+      std::vector<int64_t> l(gt.labels.begin(), gt.labels.end()),
+          q(p.labels.begin(), p.labels.end());
+      cm.add(l.data(), q.data(), int64_t(l.size()));
+    };
   ev.images = embed_images(model, ev.split.image_paths, cfg.model.image_size, batch,
-                           cfg.model.decoder && (keep_masks || masks));
+                           cfg.model.decoder && keep_masks, score);
   ev.text = embed_captions(model, vocab, ev.split.captions, batch);
   {
     NoGradGuard ng;
@@ -199,16 +204,6 @@ SplitEval evaluate_split(const RunConfig& cfg, SirsModel& model, const std::stri
   }
   ev.retrieval = retrieval_metrics(ev.sims, ev.split.captions_per_image);
   if (masks) {
-    ConfusionMatrix cm(cfg.model.num_classes);
-    for (int64_t i = 0; i < ev.split.num_images(); ++i) {
-      int h = 0, w = 0;
-      std::vector<uint8_t> gt = read_mask_labels(ev.split.mask_paths[size_t(i)], &h, &w);
-      const ClassMap& p = ev.images.predicted[size_t(i)];
-      SIRS_CHECK(h == p.h && w == p.w, ValueError, "mask ", ev.split.mask_paths[size_t(i)], " is ", h,
-                 "x", w, " but its image is ", p.h, "x", p.w);
-      std::vector<int64_t> l(gt.begin(), gt.end()), q(p.labels.begin(), p.labels.end());
-      cm.add(l.data(), q.data(), int64_t(l.size()));
-    }
     ev.seg = segmentation_metrics(cm);
     ev.has_seg = true;
   }

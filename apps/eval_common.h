@@ -7,12 +7,14 @@
 // Needs apps/config.h (branch cli-train); the commands that use it are
 // compiled only when it is present.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "apps/config.h"
 #include "data/image_io.h"
+#include "data/mask.h"
 #include "data/precomp.h"
 #include "models/metrics.h"
 #include "tensor/tensor.h"
@@ -24,11 +26,9 @@ class Vocab;
 
 namespace sirs::app {
 
-// A predicted class map (class index per pixel, [H, W] row-major).
-struct ClassMap {
-  int h = 0, w = 0;
-  std::vector<uint8_t> labels;  // [H, W]
-};
+// A predicted class map (class index per pixel, [H, W] row-major): the
+// same record as a ground-truth mask, so data/transforms.h resizes both.
+using ClassMap = Mask;
 
 // The model of cfg (vocab_size taken from dataset.vocab_path when the config
 // leaves it 0) in eval mode with the checkpoint's weights: every model tensor
@@ -39,15 +39,24 @@ std::shared_ptr<SirsModel> load_model_for_eval(RunConfig& cfg, const std::string
 struct ImageEmbeddings {
   std::vector<Tensor> vecs;  // per scale v_k [N, E] (float32)
   Tensor descriptors;        // [N, E] mean_k of unit v_k (DESIGN §3)
-  std::vector<ClassMap> predicted;  // [N] class maps at the image's own size (empty without decoder)
+  // [N] class maps at each image's own size (with want_masks and a decoder)
+  std::vector<ClassMap> predicted;
   double seconds = 0;
 };
 
+// Called with image i's argmax class map at the model's input size
+// (image_size x image_size, where the metrics of DESIGN §5 are taken) and
+// the image's own height and width.
+using ModelMapFn = std::function<void(int64_t i, const ClassMap& map, int image_h, int image_w)>;
+
 // Embeds the images at `paths` in batches of `batch` (IOError naming a
 // missing or corrupt image); with want_masks and a decoder, the argmax class
-// map of every image at its own size (nearest resize).
+// map of every image at its own size (resize_nearest, as masks are resized
+// for training); with on_map and a decoder, each map at the model's size
+// goes to on_map as its batch is done.
 ImageEmbeddings embed_images(SirsModel& model, const std::vector<std::string>& paths,
-                             int64_t image_size, int64_t batch, bool want_masks);
+                             int64_t image_size, int64_t batch, bool want_masks,
+                             const ModelMapFn& on_map = nullptr);
 
 // [M, E] text vectors of the captions (tokenised with vocab).
 Tensor embed_captions(SirsModel& model, const Vocab& vocab,
@@ -62,10 +71,14 @@ struct SplitEval {
   Tensor sims;  // [N, M] float32, images in split order, captions in file order
   RetrievalMetrics retrieval;
   bool has_seg = false;  // ground-truth masks were found (dataset.mask_path) and a decoder
+  // As the validation of `sirs train` (apps/evaluate.h) computes them: each
+  // prediction at the model's input size against its mask resized there
+  // (nearest), the evaluation pipeline of DESIGN §4.
   SegmentationMetrics seg;
 };
 
-// predicted masks are kept (images.predicted) when keep_masks or has_seg.
+// Predicted masks at each image's own size are kept (images.predicted) when
+// keep_masks.
 SplitEval evaluate_split(const RunConfig& cfg, SirsModel& model, const std::string& split,
                          int64_t batch, bool keep_masks);
 

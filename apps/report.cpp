@@ -168,14 +168,3 @@ void write_prediction_pictures(const Image& image, int h, int w, const std::vect
 }
 
 }  // namespace sirs::app
-
-namespace sirs::app {
-
-std::vector<uint8_t> read_mask_labels(const std::string& path, int* h, int* w) {
-  Mask m = read_mask(path);
-  *h = m.h;
-  *w = m.w;
-  return m.labels;
-}
-
-}  // namespace sirs::app

@@ -60,11 +60,3 @@ void write_prediction_pictures(const Image& image, int h, int w, const std::vect
                                const std::string& overlay_png);
 
 }  // namespace sirs::app
-
-namespace sirs::app {
-
-// Class indices of an RSITMD-SS mask file (data/mask.h read_mask; 255 =
-// ignore).
-std::vector<uint8_t> read_mask_labels(const std::string& path, int* h, int* w);
-
-}  // namespace sirs::app

@@ -19,6 +19,9 @@
 #include <sstream>
 #include <string>
 
+#include "apps/config.h"
+#include "apps/eval_common.h"
+#include "apps/evaluate.h"
 #include "autograd/ops.h"
 #include "autograd/profiler.h"
 #include "data/image_io.h"
@@ -120,6 +123,51 @@ TEST_F(CliEval, TestJsonKeysAndRanges) {
     EXPECT_LE(j["seg"][k].get<double>(), 1.0) << k;
   }
   EXPECT_GT(j["images_per_s"].get<double>(), 0.0);
+}
+
+// `sirs train` scores its validation split with apps/evaluate.cpp (images
+// through the data loader), `sirs test` / `sirs infer` with
+// apps/eval_common.cpp (images read and resized one by one). On the same
+// checkpoint and split the two must give the same scores and metrics, or
+// the best checkpoint chosen in training and the figures reported for it
+// would disagree.
+TEST_F(CliEval, TrainingValidationAndTestAgree) {
+  app::RunConfig cfg = app::load_config(
+      data() + "/sirs.yaml",
+      {"model.resnet_width=8", "model.embed.embed_dim=16", "model.seq2vec.word_dim=8",
+       "model.seq2vec.hidden_dim=16", "model.image_size=96"});
+  std::shared_ptr<SirsModel> model = app::load_model_for_eval(cfg, ckpt());
+  const app::SplitEval t = app::evaluate_split(cfg, *model, "test", 3, false);
+
+  PrecompOptions po;
+  po.image_dir = cfg.image_path;
+  po.mask_dir = cfg.mask_path;
+  const PrecompSplit split = read_precomp(cfg.data_path, "test", po);
+  app::EvalOptions eo;
+  eo.batch_size = 3;
+  eo.workers = 1;
+  eo.image_size = cfg.model.image_size;
+  eo.keep_sims = true;
+  const app::EvalResult v =
+      app::evaluate(*model, split, Vocab::load_json(cfg.vocab_path), {}, eo);
+
+  ASSERT_EQ(v.sims.shape(), t.sims.shape());
+  const std::vector<double> a = v.sims.to_vector(), b = t.sims.to_vector();
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5) << "score " << i;
+  const RetrievalMetrics &x = v.retrieval, &y = t.retrieval;
+  EXPECT_EQ(x.n_images, y.n_images);
+  EXPECT_EQ(x.n_captions, y.n_captions);
+  for (auto [p, q] : {std::pair{x.r1i, y.r1i}, {x.r5i, y.r5i}, {x.r10i, y.r10i},
+                      {x.medri, y.medri}, {x.r1t, y.r1t}, {x.r5t, y.r5t}, {x.r10t, y.r10t},
+                      {x.medrt, y.medrt}, {x.mR, y.mR}})
+    EXPECT_DOUBLE_EQ(p, q);
+  ASSERT_TRUE(v.has_seg);
+  ASSERT_TRUE(t.has_seg);
+  EXPECT_DOUBLE_EQ(v.seg.Acc, t.seg.Acc);
+  EXPECT_DOUBLE_EQ(v.seg.Acc_class, t.seg.Acc_class);
+  EXPECT_DOUBLE_EQ(v.seg.mIoU, t.seg.mIoU);
+  EXPECT_DOUBLE_EQ(v.seg.FWIoU, t.seg.FWIoU);
+  EXPECT_DOUBLE_EQ(v.seg.F1, t.seg.F1);
 }
 
 TEST_F(CliEval, InferWritesConsistentFiles) {
