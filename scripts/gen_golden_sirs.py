@@ -134,11 +134,17 @@ class Decoder(nn.Module):
 
 
 # --- SSA (averagePooling, groupNorm 16) and AMW (mean, linear mapping).
+def group_norm_16(c):
+    return nn.GroupNorm(16, c)
+
+
 class SSA(nn.Module):
-    def __init__(self, chans):
+    # norm(c): the normalisation of each scale (DESIGN: GroupNorm(16, c);
+    # gen_golden_train.py's configuration uses nn.BatchNorm2d).
+    def __init__(self, chans, norm=group_norm_16):
         super().__init__()
         for k, c in enumerate(chans):
-            setattr(self, f"norm{k + 1}", nn.GroupNorm(16, c))
+            setattr(self, f"norm{k + 1}", norm(c))
 
     def forward(self, f, logits):
         att = logits[:, 1:].sum(1, keepdim=True)
@@ -211,14 +217,16 @@ class TextFeature(nn.Module):
 
 
 class TinySirs(nn.Module):
-    def __init__(self):
+    # The sizes default to this file's; gen_golden_train.py passes its own.
+    def __init__(self, width=WIDTH, classes=CLASSES, embed=EMBED, vocab=VOCAB, word_dim=WORD_DIM,
+                 hidden=HIDDEN, ssa_norm=group_norm_16):
         super().__init__()
-        self.extract_feature = ExtractFeature(WIDTH)
+        self.extract_feature = ExtractFeature(width)
         chans = self.extract_feature.resnet.channels
-        self.decoder = Decoder(chans, CLASSES)
-        self.ss_attention = SSA(chans)
-        self.visual_feature = AMW(chans, EMBED)
-        self.text_feature = TextFeature(VOCAB, WORD_DIM, HIDDEN, EMBED)
+        self.decoder = Decoder(chans, classes)
+        self.ss_attention = SSA(chans, ssa_norm)
+        self.visual_feature = AMW(chans, embed)
+        self.text_feature = TextFeature(vocab, word_dim, hidden, embed)
 
     def forward(self, images, tokens, lengths):
         f = self.extract_feature.resnet(images)

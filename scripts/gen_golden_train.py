@@ -78,7 +78,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import gen_golden  # scripts/: the shared safetensors writer
-from gen_golden_sirs import AMW, Decoder, ExtractFeature, TextFeature
+from gen_golden_sirs import TinySirs
 
 VERSION = "1"
 
@@ -300,36 +300,10 @@ def case_sets(c):
             f"optim.loss_weight=[{p['loss_weight'][0]},{p['loss_weight'][1]}]"]
 
 
-# --- the model (modules of gen_golden_sirs.py; SSA with batchNorm here).
-class SSA(nn.Module):
-    def __init__(self, chans):
-        super().__init__()
-        for k, c in enumerate(chans):
-            setattr(self, f"norm{k + 1}", nn.BatchNorm2d(c))
-
-    def forward(self, f, logits):
-        att = logits[:, 1:].sum(1, keepdim=True)
-        return [getattr(self, f"norm{k + 1}")(fk * F.adaptive_avg_pool2d(att, fk.shape[-2:]))
-                for k, fk in enumerate(f)]
-
-
-class TinySirs(nn.Module):
-    def __init__(self, vocab_size):
-        super().__init__()
-        self.extract_feature = ExtractFeature(WIDTH)
-        chans = self.extract_feature.resnet.channels
-        self.decoder = Decoder(chans, CLASSES)
-        self.ss_attention = SSA(chans)
-        self.visual_feature = AMW(chans, EMBED)
-        self.text_feature = TextFeature(vocab_size, WORD_DIM, HIDDEN, EMBED)
-
-    def forward(self, images, tokens, lengths):
-        f = self.extract_feature.resnet(images)
-        logits = self.decoder(f, images.shape[-2:])
-        g = self.ss_attention(f, logits)
-        v = self.visual_feature(g)
-        t = self.text_feature(tokens, lengths)
-        return v, t, logits
+# --- the model: gen_golden_sirs.py's, at this file's sizes, SSA with
+# batchNorm (this configuration's choice).
+def make_model(vocab_size):
+    return TinySirs(WIDTH, CLASSES, EMBED, vocab_size, WORD_DIM, HIDDEN, ssa_norm=nn.BatchNorm2d)
 
 
 # Smallest distance to a branch point that a golden run may come: float32
@@ -345,7 +319,7 @@ MIN_MARGIN = {g: 1e-5 for g in ("stem", "layer1", "layer2", "layer3", "layer4", 
 
 def make_init(vocab_size):
     torch.manual_seed(5)
-    model = TinySirs(vocab_size)
+    model = make_model(vocab_size)
     relu_fed = [m for name, m in model.named_modules()
                 if name.startswith("extract_feature") or name == "decoder.gn1"]
     with torch.no_grad():
@@ -468,7 +442,7 @@ class ReluMargins:
 
 def replay(case, model32, train, vocab, dtype):
     p = CASES[case]
-    model = TinySirs(vocab["idx"] - 1)
+    model = make_model(vocab["idx"] - 1)
     model.load_state_dict(model32.state_dict())
     model = model.to(dtype)
     model.train()
