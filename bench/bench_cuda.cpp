@@ -15,6 +15,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -43,11 +44,24 @@ Tensor gpu_randn(const Shape& s, uint64_t seed, bool grad = false) {
 
 // Writes 256 MiB on the device's stream: evicts the inputs from L2 (50-60
 // MB on an H100/H200) so each iteration starts cold, as in a training step.
+// The memset leaves L2 full of dirty lines, which the timed call writes
+// back as it evicts them: a few percent of a 256 MiB copy, much more of a
+// call that moves 64 MiB. With SIRS_BENCH_FLUSH=read (a diagnosis, not
+// what docs/PERF.md's tables use) the memset is followed by a read of the
+// whole buffer, so those write-backs happen before the timed call and L2
+// holds clean lines; scripts/bench_torch_cuda.py honours the same variable.
 void flush_l2() {
-  static void* buf = nullptr;
-  constexpr size_t kBytes = size_t{256} << 20;
-  if (!buf) SIRS_CUDA_CHECK(cudaMalloc(&buf, kBytes));
-  SIRS_CUDA_CHECK(cudaMemsetAsync(buf, 0, kBytes, cuda_stream(0)));
+  static const bool read_after = [] {
+    const char* v = std::getenv("SIRS_BENCH_FLUSH");
+    const std::string mode = v ? v : "memset";
+    SIRS_CHECK(mode == "memset" || mode == "read", ValueError,
+               "SIRS_BENCH_FLUSH must be memset or read, got '", mode, "'");
+    return mode == "read";
+  }();
+  constexpr int64_t kFloats = int64_t{64} << 20;  // 256 MiB
+  static Tensor* buf = new Tensor(empty({kFloats}, Options(DType::F32, kGpu)));  // never freed
+  SIRS_CUDA_CHECK(cudaMemsetAsync(buf->data<float>(), 0, sizeof(float) * kFloats, cuda_stream(0)));
+  if (read_after) sum(*buf);
 }
 
 struct Case {
@@ -69,6 +83,7 @@ void run_case(benchmark::State& st, const Case& c) {
   }
   std::function<void()> body, twin;
   try {
+    flush_l2();  // a bad SIRS_BENCH_FLUSH skips the case with the message
     body = c.setup();
     body();  // warm-up: cuDNN algorithm search, allocator cache
     if (c.twin) {

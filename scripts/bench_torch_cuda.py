@@ -10,7 +10,9 @@ fp32 throughout, TF32 off (as sirs' default) unless --tf32.
 """
 import argparse
 import json
+import os
 import statistics
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -93,8 +95,14 @@ def main():
     torch.backends.cudnn.benchmark = True
     dev = torch.device("cuda")
     flush = torch.empty(256 << 20, dtype=torch.uint8, device=dev)
+    # SIRS_BENCH_FLUSH=read: the memset, then a read of the whole buffer (as
+    # bench/bench_cuda.cpp's flush_l2 does under the same variable).
+    mode = os.environ.get("SIRS_BENCH_FLUSH", "memset")
+    if mode not in ("memset", "read"):
+        sys.exit(f"bench_torch_cuda.py: SIRS_BENCH_FLUSH must be memset or read, got '{mode}'")
+    res_flush = mode
     res = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__,
-           "cudnn": torch.backends.cudnn.version(), "ms": {}}
+           "cudnn": torch.backends.cudnn.version(), "flush": res_flush, "ms": {}}
     for name, fn in cases(dev).items():
         for _ in range(3):
             fn()
@@ -102,6 +110,8 @@ def main():
         times = []
         for _ in range(args.reps):
             flush.zero_()
+            if res_flush == "read":
+                flush.sum()
             s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             s.record()
             fn()

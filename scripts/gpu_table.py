@@ -121,7 +121,8 @@ def main():
             print("  FAILED", name)
         for line in re.findall(r"^gpu-check: suite .*$", log, re.M):
             print(" ", line)
-    print("GPU:", torch.get("device", "?"), "| torch", torch.get("torch", "?"), "| cuDNN", torch.get("cudnn", "?"))
+    print("GPU:", torch.get("device", "?"), "| torch", torch.get("torch", "?"), "| cuDNN", torch.get("cudnn", "?"),
+          "| L2 flush", torch.get("flush", "memset"))
     if not rows:
         print("no benchmark results")
         return
