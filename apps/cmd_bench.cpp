@@ -1,7 +1,6 @@
 // sirs bench: times full training steps (forward, both losses, backward,
 // Adam step) of the configured model on random inputs of the configured
 // sizes, with a per-op profile (autograd/profiler.h) and the memory peak.
-// Built only once apps/config.h (branch cli-train) is present.
 #include <algorithm>
 #include <cmath>
 #include <numeric>

@@ -4,7 +4,6 @@
 //   INDEX                       the safetensors index
 //   INDEX.masks/labels/<stem>.png   class map, value = 10 x class
 //   INDEX.masks/overlay/<stem>.png  0.7 image + 0.3 colour mask
-// Built only once apps/config.h (branch cli-train) is present.
 #include <cstdio>
 #include <filesystem>
 

@@ -7,7 +7,6 @@
 //   DIR/seg/<stem>.png         colour-coded class map (DESIGN §2 palette)
 //   DIR/overlay/<stem>.png     0.7 image + 0.3 colour mask
 //   DIR/report.html            offline page (apps/report.h)
-// Built only once apps/config.h (branch cli-train) is present.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>

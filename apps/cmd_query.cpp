@@ -1,7 +1,6 @@
 // sirs query: ranks the images of an index (`sirs index`) for a text by one
 // matrix-vector product (apps/search_index.h) and prints rank, score, name;
 // --out DIR writes DIR/index.html, a contact sheet of the overlays.
-// Built only once apps/config.h (branch cli-train) is present.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>

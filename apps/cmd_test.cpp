@@ -1,7 +1,6 @@
 // sirs test: the retrieval metrics of DESIGN §5 with the reference's names
 // (and the segmentation metrics when the split has masks) of a checkpoint on
 // the test (or val) split; --json writes exactly those keys.
-// Built only once apps/config.h (branch cli-train) is present.
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,5 @@
 // Model loading and batched embedding for the evaluation commands (see
 // apps/eval_common.h).
-// Built only once apps/config.h (branch cli-train) is present.
 #include "apps/eval_common.h"
 
 #include "apps/report.h"

@@ -4,9 +4,6 @@
 // in batches without a graph, and turn segmentation logits into class maps.
 #pragma once
 
-// Needs apps/config.h (branch cli-train); the commands that use it are
-// compiled only when it is present.
-
 #include <functional>
 #include <memory>
 #include <string>

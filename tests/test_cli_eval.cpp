@@ -36,13 +36,6 @@ using namespace sirs;
 
 namespace {
 
-// The eval commands need apps/config.h (branch cli-train).
-#if __has_include("apps/config.h")
-constexpr bool kHaveEvalCommands = true;
-#else
-constexpr bool kHaveEvalCommands = false;
-#endif
-
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -61,7 +54,6 @@ const char* kTiny =
 class CliEval : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!kHaveEvalCommands) return;
     dir_ = new test::TempDir("cli_eval");
     test::SirsRun s = test::run_sirs("synth --out " + data() + " --images 10 --size 64 --seed 3 --test-fraction 0.5");
     ASSERT_EQ(s.status, 0) << s.out;
@@ -79,9 +71,6 @@ class CliEval : public ::testing::Test {
   static void TearDownTestSuite() {
     delete dir_;
     dir_ = nullptr;
-  }
-  void SetUp() override {
-    if (!kHaveEvalCommands) GTEST_SKIP() << "apps/config.h (cli-train) not merged yet";
   }
   static std::string root() { return dir_->str(); }
   static std::string data() { return root() + "/data"; }
