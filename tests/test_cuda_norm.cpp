@@ -354,9 +354,17 @@ TEST(CudaGroupNorm, EveryForwardVersionMatchesTheCpu) {
       {{256, 64, 16, 16}, 8},
       {{100, 48, 10, 12}, 4},
       // Version 6's clusters: 1400 vectors over 4 blocks (a short last
-      // part), and 4096 vectors over 8.
+      // part), and 4096 vectors over 8 (version 12: the same splits, in
+      // blocks of 64 threads).
       {{10, 30, 20, 28}, 3},
       {{6, 64, 32, 32}, 4},
+      // Version 12's other cluster sizes: 512 vectors (a cluster of one
+      // block), 768 over 2, and its largest, 16384 over 8 blocks of 256
+      // threads; 16896 vectors is past every version's fast path.
+      {{4, 32, 8, 8}, 1},
+      {{3, 48, 8, 8}, 1},
+      {{2, 64, 32, 32}, 1},
+      {{1, 64, 33, 32}, 1},
   };
   uint64_t seed = 170;
   for (const Case& c : cases) {

@@ -43,7 +43,9 @@
 // thread-block cluster that meets in distributed shared memory (6),
 // two fine-grained passes, the second re-reading x from L2 (9), and
 // version 7 with one barrier for the block's sums (10), also adding each
-// vector's values in T first (11; neither has run on a GPU yet). On the
+// vector's values in T first (11), and version 6 with small blocks of 8
+// loads a thread and one waited cluster barrier (12; 10-12 have not run on
+// a GPU yet). On the
 // H200 at [32, 256, 32, 32], G = 32 (32 KB segments), as a share of copy
 // bandwidth: 1: 39 %, 2: 59 %, 3: 57 %, 4: 54 %, 5: 62 %, 6: 46 %, 7: 64 %,
 // 8: 53 %, 9: 42 % (docs/PERF.md, third sitting). The group norm dx runs
@@ -432,17 +434,18 @@ constexpr int64_t kRereadMaxValues = 16384;  // 64 KB of float per block between
 // Mean and invstd of segment seg from the block's shifted sums s, q (k the
 // shift, m values in all), through shifted_mean_var as the split path;
 // every thread calls it with the same s and q and gets both; thread 0
-// stores them.
+// stores them unless `store` is false (another block of a cluster does).
 template <class T>
 __device__ __forceinline__ void segment_stats_from_sums(double s, double q, double k, int64_t m,
                                                         double eps, int64_t seg,
                                                         T* __restrict__ mean,
-                                                        T* __restrict__ invstd, T* mu, T* is) {
+                                                        T* __restrict__ invstd, T* mu, T* is,
+                                                        bool store = true) {
   double md, var;
   shifted_mean_var(s, q, k, static_cast<double>(m), &md, &var);
   *mu = static_cast<T>(md);
   *is = static_cast<T>(1.0 / sqrt(var + eps));
-  if (threadIdx.x == 0) {
+  if (store && threadIdx.x == 0) {
     mean[seg] = *mu;
     invstd[seg] = *is;
   }
@@ -789,6 +792,82 @@ static __global__ void __launch_bounds__(kClusterThreads, kVecs <= 2 ? 6 : 4)
                        normalize_pack<T, V>(v[u], j, c0, S, mu, is, weight, bias));
   }
   cluster.sync();
+#endif
+}
+
+// Version 12: as version 6 (a segment split over a cluster, each block's
+// part in registers), reworked where version 6 lost time. Each thread loads
+// up to 8 vectors before using any (version 6: 2), in blocks of as few
+// threads as that allows, so one SM holds ~16 parts in flight; the block
+// adds its two sums with one barrier (block_sum_pair); and each block
+// pushes its pair into every block's shared memory (slot = its rank), so
+// after a single rendezvous every block reads all pairs locally, in rank
+// order (the same bits everywhere), and no block touches another's shared
+// memory afterwards: blocks exit without a second cluster barrier. Writing
+// into another block's shared memory needs that block to be running, so a
+// first cluster barrier is arrived at on entry (relaxed) and waited on only
+// just before the pushes: the loads and the block's own sums hide it.
+constexpr int kCluster2Vecs = 8;            // register slots per thread
+constexpr int64_t kCluster2PartVecs = 512;  // the part a block aims for: 8 KB of float
+
+// At most 64 registers a thread (__launch_bounds__ minimum of 4 blocks of
+// 256): 16 blocks of 64 threads fit an SM.
+template <class T, int V>
+static __global__ void __launch_bounds__(kClusterThreads, 4)
+    group_norm_forward_cluster_kernel_v2(const T* __restrict__ x,       // [B * G, m]
+                                         const T* __restrict__ weight,  // [C] or null
+                                         const T* __restrict__ bias,    // [C] or null
+                                         T* __restrict__ out,           // [B * G, m]
+                                         T* __restrict__ mean,          // [B * G]
+                                         T* __restrict__ invstd,        // [B * G]
+                                         int64_t m, int64_t G, int64_t K, int64_t S, double eps,
+                                         int64_t chunk) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  __shared__ double warp_pairs[32][2];
+  __shared__ double rank_pairs[kClusterMaxBlocks][2];
+  __cluster_barrier_arrive_relaxed();
+  cg::cluster_group cluster = cg::this_cluster();
+  const unsigned rank = cluster.block_rank(), blocks = cluster.num_blocks();
+  const int64_t seg = blockIdx.x / blocks;  // a 1-D grid: clusters are consecutive blocks
+  // Indices inside the segment fit 32 bits (the launcher takes at most
+  // kClusterMaxBlocks * kClusterThreads * kCluster2Vecs vectors).
+  const int nvec = static_cast<int>(m / V), lo = static_cast<int>(rank * chunk),
+            hi = min(nvec, lo + static_cast<int>(chunk));
+  const int first = lo + static_cast<int>(threadIdx.x), step = static_cast<int>(blockDim.x);
+  const T* xs = x + seg * m;
+  Pack<T, V> v[kCluster2Vecs];
+#pragma unroll
+  for (int u = 0; u < kCluster2Vecs; ++u)
+    if (first + u * step < hi) v[u] = load_pack<T, V>(xs + (first + u * step) * V);
+  const double k = static_cast<double>(xs[0]);
+  double s = 0, q = 0;
+#pragma unroll
+  for (int u = 0; u < kCluster2Vecs; ++u)
+    if (first + u * step < hi) add_shifted<T, V>(v[u], k, s, q);
+  block_sum_pair(s, q, warp_pairs);
+  __cluster_barrier_wait();  // the entry barrier: every block of the cluster runs
+  if (threadIdx.x < blocks) {
+    double* slot = cluster.map_shared_rank(&rank_pairs[rank][0], threadIdx.x);
+    slot[0] = s;
+    slot[1] = q;
+  }
+  cluster.sync();  // every block's pushes are visible to every block
+  s = 0;
+  q = 0;
+  for (unsigned r = 0; r < blocks; ++r) {
+    s += rank_pairs[r][0];
+    q += rank_pairs[r][1];
+  }
+  T mu, is;
+  segment_stats_from_sums<T>(s, q, k, m, eps, seg, mean, invstd, &mu, &is, rank == 0);
+  const int64_t c0 = (seg % G) * K;
+  T* os = out + seg * m;
+#pragma unroll
+  for (int u = 0; u < kCluster2Vecs; ++u) {
+    const int j = first + u * step;
+    if (j < hi)
+      store_pack<T, V>(os + j * V, normalize_pack<T, V>(v[u], j, c0, S, mu, is, weight, bias));
+  }
 #endif
 }
 
@@ -1374,6 +1453,33 @@ bool group_norm_parts_launch(const GroupNormCall<T>& c) {
   return true;
 }
 
+// Launches a group norm cluster kernel (versions 6, 12) on `grid` blocks of
+// `threads`, in clusters of `blocks`, with the call's arguments and the
+// part length `chunk`; false when this build's kernel has no cluster code
+// (compiled for an architecture before sm_90).
+template <class T, class Kernel>
+bool launch_cluster(Kernel kernel, unsigned blocks, int64_t grid, int threads,
+                    const GroupNormCall<T>& c, int64_t chunk) {
+  cudaFuncAttributes fa{};
+  SIRS_CUDA_CHECK(cudaFuncGetAttributes(&fa, kernel));
+  if (fa.binaryVersion < 90) return false;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = blocks;
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = 1;
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(static_cast<unsigned>(grid));
+  cfg.blockDim = dim3(static_cast<unsigned>(threads));
+  cfg.dynamicSmemBytes = 0;
+  cfg.stream = c.stream;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  SIRS_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, c.x, c.weight, c.bias, c.out, c.mean, c.invstd,
+                                     c.m, c.G, c.K, c.S, c.eps, chunk));
+  return true;
+}
+
 // Version 6 of the group norm forward when the device and this build
 // support clusters and the segments suit it; false: the caller falls back.
 template <class T>
@@ -1390,40 +1496,42 @@ bool group_norm_cluster_launch(const GroupNormCall<T>& c) {
   int vecs = 1;
   while (int64_t{kClusterThreads} * vecs < chunk) vecs *= 2;
   if (vecs > kClusterMaxVecs || c.nseg * blocks > INT_MAX) return false;
-  bool launched = false;
   auto launch = [&](auto kvecs) {
-    auto kernel = group_norm_forward_cluster_kernel_v1<T, V, decltype(kvecs)::value>;
-    cudaFuncAttributes fa{};
-    SIRS_CUDA_CHECK(cudaFuncGetAttributes(&fa, kernel));
-    if (fa.binaryVersion < 90) return;  // built for an architecture without clusters
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeClusterDimension;
-    attr[0].val.clusterDim.x = static_cast<unsigned>(blocks);
-    attr[0].val.clusterDim.y = 1;
-    attr[0].val.clusterDim.z = 1;
-    cudaLaunchConfig_t cfg{};
-    cfg.gridDim = dim3(static_cast<unsigned>(c.nseg * blocks));
-    cfg.blockDim = dim3(kClusterThreads);
-    cfg.dynamicSmemBytes = 0;
-    cfg.stream = c.stream;
-    cfg.attrs = attr;
-    cfg.numAttrs = 1;
-    SIRS_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, c.x, c.weight, c.bias, c.out, c.mean, c.invstd,
-                                       c.m, c.G, c.K, c.S, c.eps, chunk));
-    launched = true;
+    return launch_cluster(group_norm_forward_cluster_kernel_v1<T, V, decltype(kvecs)::value>,
+                          static_cast<unsigned>(blocks), c.nseg * blocks, kClusterThreads, c,
+                          chunk);
   };
   switch (vecs) {
     case 1:
-      launch(std::integral_constant<int, 1>{});
-      break;
+      return launch(std::integral_constant<int, 1>{});
     case 2:
-      launch(std::integral_constant<int, 2>{});
-      break;
+      return launch(std::integral_constant<int, 2>{});
     default:
-      launch(std::integral_constant<int, kClusterMaxVecs>{});
-      break;
+      return launch(std::integral_constant<int, kClusterMaxVecs>{});
   }
-  return launched;
+}
+
+// Version 12 of the group norm forward (group_norm_forward_cluster_kernel_v2)
+// when the device and this build support clusters and the segments suit
+// it; false: the caller falls back. Clusters of the fewest blocks (a power
+// of two, at most 8) whose parts are at most kCluster2PartVecs vectors, and
+// blocks of the fewest threads (a multiple of 32) that hold a part in
+// kCluster2Vecs slots each.
+template <class T>
+bool group_norm_cluster2_launch(const GroupNormCall<T>& c) {
+  constexpr int V = kVec<T>;
+  const int64_t nvec = c.m / V;
+  if (!c.vec || c.nseg == 0 || nvec < kClusterMinVecs ||
+      nvec > int64_t{kClusterMaxBlocks} * kClusterThreads * kCluster2Vecs)
+    return false;
+  int64_t blocks = 1;
+  while (blocks < kClusterMaxBlocks && (nvec + blocks - 1) / blocks > kCluster2PartVecs)
+    blocks *= 2;
+  const int64_t chunk = (nvec + blocks - 1) / blocks;
+  const int64_t threads = ((chunk + kCluster2Vecs - 1) / kCluster2Vecs + 31) / 32 * 32;
+  if (c.nseg * blocks > INT_MAX) return false;
+  return launch_cluster(group_norm_forward_cluster_kernel_v2<T, V>, static_cast<unsigned>(blocks),
+                        c.nseg * blocks, static_cast<int>(threads), c, chunk);
 }
 
 }  // namespace
@@ -1519,7 +1627,8 @@ void group_norm_forward_cuda(const T* x, const T* weight, const T* bias, T* out,
       (version == 8 && group_norm_tma_launch<T>(call)) ||
       (version == 9 && group_norm_parts_launch<T>(call)) ||
       (version == 10 && group_norm_stream_launch<T, 2, true>(call, 256)) ||
-      (version == 11 && group_norm_stream_launch<T, 2, true, true>(call, 256)))
+      (version == 11 && group_norm_stream_launch<T, 2, true, true>(call, 256)) ||
+      (version == 12 && group_norm_cluster2_launch<T>(call)))
     return;
   if (version == 4 && plan.ok && nseg > 0) {
     resident_dispatch<T>(plan, [&](auto v, auto vecs) {

@@ -95,9 +95,12 @@ void batch_norm_backward_cuda(const T* dout,    // [B, C, S]
 //  10  as 7, the block's two sums added with one barrier instead of four.
 //  11  as 10, each vector's values shifted and added in T before the
 //      double sums (float rounding in 4-value sums, ~1e-7 relative).
+//  12  as 6, parts of up to 512 vectors in blocks of up to 8 loads a
+//      thread, one cluster rendezvous (each block pushes its sums into
+//      every block's shared memory). Falls back to 2 (then 1).
 // kGroupNormForwardCudaVersion is the live one (docs/PERF.md has the
 // measurements).
-constexpr int kGroupNormForwardCudaVersions = 11;
+constexpr int kGroupNormForwardCudaVersions = 12;
 constexpr int kGroupNormForwardCudaVersion = 7;
 
 template <class T>
