@@ -43,9 +43,10 @@
 // thread-block cluster that meets in distributed shared memory (6),
 // two fine-grained passes, the second re-reading x from L2 (9), and
 // version 7 with one barrier for the block's sums (10), also adding each
-// vector's values in T first (11), and version 6 with small blocks of 8
-// loads a thread and one waited cluster barrier (12; 10-12 have not run on
-// a GPU yet). On the
+// vector's values in T first (11), version 6 with small blocks of 8 loads a
+// thread and one waited cluster barrier (12), and the same kernel with one
+// 256-thread block per 32 KB segment (13; 10-13 have not run on a GPU yet).
+// On the
 // H200 at [32, 256, 32, 32], G = 32 (32 KB segments), as a share of copy
 // bandwidth: 1: 39 %, 2: 59 %, 3: 57 %, 4: 54 %, 5: 62 %, 6: 46 %, 7: 64 %,
 // 8: 53 %, 9: 42 % (docs/PERF.md, third sitting). The group norm dx runs
@@ -807,8 +808,7 @@ static __global__ void __launch_bounds__(kClusterThreads, kVecs <= 2 ? 6 : 4)
 // into another block's shared memory needs that block to be running, so a
 // first cluster barrier is arrived at on entry (relaxed) and waited on only
 // just before the pushes: the loads and the block's own sums hide it.
-constexpr int kCluster2Vecs = 8;            // register slots per thread
-constexpr int64_t kCluster2PartVecs = 512;  // the part a block aims for: 8 KB of float
+constexpr int kCluster2Vecs = 8;  // register slots per thread
 
 // At most 64 registers a thread (__launch_bounds__ minimum of 4 blocks of
 // 256): 16 blocks of 64 threads fit an SM.
@@ -1511,22 +1511,25 @@ bool group_norm_cluster_launch(const GroupNormCall<T>& c) {
   }
 }
 
-// Version 12 of the group norm forward (group_norm_forward_cluster_kernel_v2)
-// when the device and this build support clusters and the segments suit
-// it; false: the caller falls back. Clusters of the fewest blocks (a power
-// of two, at most 8) whose parts are at most kCluster2PartVecs vectors, and
-// blocks of the fewest threads (a multiple of 32) that hold a part in
-// kCluster2Vecs slots each.
+// Versions 12 and 13 of the group norm forward
+// (group_norm_forward_cluster_kernel_v2) when the device and this build
+// support clusters and the segments suit it; false: the caller falls back.
+// Clusters of the fewest blocks (a power of two, at most 8) whose parts are
+// at most part_vecs vectors, and blocks of the fewest threads (a multiple
+// of 32) that hold a part in kCluster2Vecs slots each. Version 12 aims at
+// parts of 512 vectors (four 64-thread blocks for a 32 KB segment), 13 at
+// 2048 (one block of 256 threads holds a segment of up to 32 KB of float,
+// as version 2, whose 111 registers a thread fit two such blocks per SM
+// where the 64 of this kernel fit four).
 template <class T>
-bool group_norm_cluster2_launch(const GroupNormCall<T>& c) {
+bool group_norm_cluster2_launch(const GroupNormCall<T>& c, int64_t part_vecs) {
   constexpr int V = kVec<T>;
   const int64_t nvec = c.m / V;
   if (!c.vec || c.nseg == 0 || nvec < kClusterMinVecs ||
       nvec > int64_t{kClusterMaxBlocks} * kClusterThreads * kCluster2Vecs)
     return false;
   int64_t blocks = 1;
-  while (blocks < kClusterMaxBlocks && (nvec + blocks - 1) / blocks > kCluster2PartVecs)
-    blocks *= 2;
+  while (blocks < kClusterMaxBlocks && (nvec + blocks - 1) / blocks > part_vecs) blocks *= 2;
   const int64_t chunk = (nvec + blocks - 1) / blocks;
   const int64_t threads = ((chunk + kCluster2Vecs - 1) / kCluster2Vecs + 31) / 32 * 32;
   if (c.nseg * blocks > INT_MAX) return false;
@@ -1628,7 +1631,8 @@ void group_norm_forward_cuda(const T* x, const T* weight, const T* bias, T* out,
       (version == 9 && group_norm_parts_launch<T>(call)) ||
       (version == 10 && group_norm_stream_launch<T, 2, true>(call, 256)) ||
       (version == 11 && group_norm_stream_launch<T, 2, true, true>(call, 256)) ||
-      (version == 12 && group_norm_cluster2_launch<T>(call)))
+      (version == 12 && group_norm_cluster2_launch<T>(call, 512)) ||
+      (version == 13 && group_norm_cluster2_launch<T>(call, 2048)))
     return;
   if (version == 4 && plan.ok && nseg > 0) {
     resident_dispatch<T>(plan, [&](auto v, auto vecs) {

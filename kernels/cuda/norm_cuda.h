@@ -98,9 +98,12 @@ void batch_norm_backward_cuda(const T* dout,    // [B, C, S]
 //  12  as 6, parts of up to 512 vectors in blocks of up to 8 loads a
 //      thread, one cluster rendezvous (each block pushes its sums into
 //      every block's shared memory). Falls back to 2 (then 1).
+//  13  12's kernel with parts of up to 2048 vectors: one block of 256
+//      threads per segment of up to 32 KB of float (as 2, at 64 registers
+//      a thread instead of 111: four blocks per SM instead of two).
 // kGroupNormForwardCudaVersion is the live one (docs/PERF.md has the
 // measurements).
-constexpr int kGroupNormForwardCudaVersions = 12;
+constexpr int kGroupNormForwardCudaVersions = 13;
 constexpr int kGroupNormForwardCudaVersion = 7;
 
 template <class T>
