@@ -214,6 +214,26 @@ std::vector<Case> cases() {
                  return std::function<void()>([=] { group_norm(x, 32, w, b); });
                },
                2 * 4 * numel(gn)});
+  // The group norm backward (dx, dweight, dbias) through its launcher, the
+  // statistics from a forward in the setup. Bytes: dout and x read once, dx
+  // written once (the per-channel sums for dweight and dbias can come from
+  // the same pass).
+  v.push_back({"cuda/group_norm_backward/" + label(gn), [=] {
+                 Tensor x = gpu_randn(gn, 1), w = gpu_randn({256}, 2), b = gpu_randn({256}, 3);
+                 Tensor dy = gpu_randn(gn, 4), y = empty(gn, Options(DType::F32, kGpu));
+                 Tensor m = empty({32, 32}, Options(DType::F32, kGpu)), is = empty({32, 32}, Options(DType::F32, kGpu));
+                 group_norm_forward_cuda<float>(x.data<float>(), w.data<float>(), b.data<float>(), y.data<float>(),
+                                                m.data<float>(), is.data<float>(), 32, 256, 32 * 32, 32, 1e-5, 0,
+                                                cuda_stream(0));
+                 Tensor dx = empty(gn, Options(DType::F32, kGpu));
+                 Tensor dw = empty({256}, Options(DType::F32, kGpu)), db = empty({256}, Options(DType::F32, kGpu));
+                 return std::function<void()>([=] {
+                   group_norm_backward_cuda<float>(dy.data<float>(), x.data<float>(), m.data<float>(), is.data<float>(),
+                                                   w.data<float>(), dx.data<float>(), dw.data<float>(), db.data<float>(),
+                                                   32, 256, 32 * 32, 32, 0.0, 0, cuda_stream(0));
+                 });
+               },
+               3 * 4 * numel(gn)});
   // A copy of the group norm's bytes (32 MiB in, 32 MiB out): what the same
   // traffic costs at this size under the same L2 flush (start-up, the
   // flush's dirty lines written back). The 70 % target stays against the

@@ -49,6 +49,10 @@ def cases(dev):
     gn = (32, 256, 32, 32)
     g = rn(*gn); w256, b256 = rn(256), rn(256)
     c["cuda/group_norm/" + lab(gn)] = lambda: F.group_norm(g, 32, w256, b256, 1e-5)
+    # The backward alone: the graph is built once, outside the timed call.
+    gx, gw, gb = g.clone().requires_grad_(), w256.clone().requires_grad_(), b256.clone().requires_grad_()
+    gy, gdy = F.group_norm(gx, 32, gw, gb, 1e-5), rn(*gn)
+    c["cuda/group_norm_backward/" + lab(gn)] = lambda: torch.autograd.grad(gy, [gx, gw, gb], gdy, retain_graph=True)
     gn_flat = (g.numel(),)
     gf = rn(*gn_flat)
     c["cuda/copy_d2d/" + lab(gn_flat)] = lambda: gf.clone()

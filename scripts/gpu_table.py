@@ -25,7 +25,7 @@ import json
 import re
 
 BANDWIDTH = ("add", "add_channel_bias", "relu", "sigmoid", "sum_all", "sum_dim0", "sum_dim1",
-             "softmax", "batch_norm_train", "group_norm")
+             "softmax", "batch_norm_train", "group_norm", "group_norm_backward")
 VS_TORCH = ("max_pool2d_3x3s2", "adaptive_avg_pool2d_1", "upsample_bilinear_x4",
             "upsample_bilinear_x4_backward", "cross_entropy", "embedding")
 
