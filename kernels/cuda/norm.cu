@@ -633,9 +633,10 @@ static __global__ void group_norm_forward_reread_kernel_v1(
 // (11): the V values of a vector are shifted and added in T first, so a
 // float vector costs 2 conversions and 2 double additions where
 // add_shifted takes 4 conversions and 4 subtractions, 4 additions and 4
-// fused multiply-adds in double (sm_90 converts to double at a quarter of
-// its double add rate);
-// the price is float rounding in each vector's 4-value sums, ~1e-7 relative.
+// fused multiply-adds in double (conversions to and from 64-bit types are
+// among the slower instructions in the programming guide's throughput
+// table; not measured here); the price is float rounding in each vector's
+// 4-value sums, ~1e-7 relative.
 constexpr int64_t kStreamMaxStageBytes = 64 * 1024;  // 3 stages fit one block per SM
 constexpr int64_t kStreamMinVecs = 256;  // shorter segments: the per-segment barriers dominate
 
